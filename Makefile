@@ -1,0 +1,35 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DATA   ?= data/sample
+MODEL  ?= models/$(notdir $(abspath $(DATA)))
+DEV    := $(firstword $(wildcard $(DATA)/valid.txt $(DATA)/dev.txt))
+SEEDS  ?= 1 2 3
+TEXT   ?= Major Tom is a great battle commander.
+
+.PHONY: setup run test bench bench-accuracy bench-speed clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: setup
+	@test -f $(DATA)/train.txt || { echo "make run: $(DATA)/train.txt not found (DATA=folder with train.txt and valid.txt or dev.txt)" >&2; exit 2; }
+	$(BIN)/ner-lstm train --train $(DATA)/train.txt $(if $(DEV),--dev $(DEV)) --model $(MODEL) --overwrite
+	$(BIN)/ner-lstm predict --model $(MODEL) "$(TEXT)"
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: bench-accuracy
+
+bench-accuracy: setup
+	$(BIN)/python benchmarks/accuracy.py --data $(DATA) --seeds $(SEEDS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

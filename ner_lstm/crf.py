@@ -1,0 +1,177 @@
+"""A linear-chain CRF: a Keras 3 layer (training loss, Viterbi) and NumPy decoding for inference.
+
+No maintained CRF exists for Keras 3, so this one is written with `keras.ops`.
+The layer passes emissions through unchanged and owns the transition scores;
+`CRFLoss` turns them into the sentence negative log-likelihood. Masks are
+left-aligned: a sentence's real tokens come first, padding after.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+
+def _time_major_with_mask(emissions, mask):
+    """Steps 1..T-1 as (time, batch, tags + 1), the mask in the last channel.
+
+    One tensor rather than a tuple: Keras' TensorFlow `scan` fails on several
+    inputs whose time dimension is unknown when traced.
+    """
+    packed = ops.concatenate([emissions, ops.cast(mask, "float32")[:, :, None]], axis=2)
+    return ops.transpose(packed[:, 1:], (1, 0, 2))
+
+
+@keras.saving.register_keras_serializable(package="ner_lstm")
+class CRF(keras.layers.Layer):
+    """Holds transition, start and end scores; its output is its input."""
+
+    def __init__(self, num_tags: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.num_tags = num_tags
+
+    def build(self, input_shape) -> None:
+        init = keras.initializers.Zeros()
+        self.transitions = self.add_weight(shape=(self.num_tags, self.num_tags), initializer=init, name="transitions")
+        self.start = self.add_weight(shape=(self.num_tags,), initializer=init, name="start")
+        self.end = self.add_weight(shape=(self.num_tags,), initializer=init, name="end")
+
+    def call(self, emissions):
+        # A new tensor: returning the input itself would carry its padding mask into the loss.
+        return ops.copy(emissions)
+
+    def compute_mask(self, inputs, mask=None):
+        # The loss takes its mask from the labels; a propagated mask would be applied twice.
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "num_tags": self.num_tags}
+
+    def log_partition(self, emissions, mask):
+        """log Z per sentence by the forward algorithm."""
+        emissions = ops.cast(emissions, "float32")
+        alpha0 = self.start[None, :] + emissions[:, 0]
+        steps = _time_major_with_mask(emissions, mask)
+
+        def step(alpha, inputs):
+            emission, keep = inputs[:, :-1], inputs[:, -1] > 0
+            scores = alpha[:, :, None] + self.transitions[None] + emission[:, None, :]
+            new = ops.where(keep[:, None], ops.logsumexp(scores, axis=1), alpha)
+            return new, new  # traced scan needs an output; it is discarded
+
+        alpha, _ = ops.scan(step, alpha0, steps)
+        return ops.logsumexp(alpha + self.end[None, :], axis=1)
+
+    def gold_score(self, emissions, tags, mask):
+        """The unnormalised score of the given tag paths."""
+        emissions = ops.cast(emissions, "float32")
+        maskf = ops.cast(mask, "float32")
+        tags = ops.cast(tags, "int32")
+        emitted = ops.take_along_axis(emissions, tags[:, :, None], axis=2)[:, :, 0]
+        score = ops.sum(emitted * maskf, axis=1) + ops.take(self.start, tags[:, 0])
+        pairs = tags[:, :-1] * self.num_tags + tags[:, 1:]
+        transition = ops.take(ops.reshape(self.transitions, (-1,)), pairs)
+        score = score + ops.sum(transition * maskf[:, 1:], axis=1)
+        last = ops.cast(ops.sum(maskf, axis=1), "int32") - 1
+        last_tags = ops.take_along_axis(tags, last[:, None], axis=1)[:, 0]
+        return score + ops.take(self.end, last_tags)
+
+    def log_likelihood(self, emissions, tags, mask):
+        return self.gold_score(emissions, tags, mask) - self.log_partition(emissions, mask)
+
+    def viterbi(self, emissions, mask):
+        """Best tag path per sentence (padding positions repeat the last real tag)."""
+        emissions = ops.cast(emissions, "float32")
+        score0 = self.start[None, :] + emissions[:, 0]
+        steps = _time_major_with_mask(emissions, mask)
+        identity = ops.arange(self.num_tags, dtype="int32")
+
+        # Keras' TensorFlow scan requires outputs shaped like the carry, so the carry holds a pointer too.
+        def forward(carry, inputs):
+            score, _ = carry
+            emission, keep = inputs[:, :-1], inputs[:, -1] > 0
+            candidates = score[:, :, None] + self.transitions[None]
+            best_prev = ops.cast(ops.argmax(candidates, axis=1), "int32")
+            new = ops.max(candidates, axis=1) + emission
+            pointer = ops.where(keep[:, None], best_prev, identity[None, :])
+            new = ops.where(keep[:, None], new, score)
+            return (new, pointer), (new, pointer)
+
+        init = (score0, ops.zeros_like(score0, dtype="int32"))
+        (score, _), (_, pointers) = ops.scan(forward, init, steps)
+        best_last = ops.cast(ops.argmax(score + self.end[None, :], axis=1), "int32")
+
+        def backward(tag, pointer):
+            previous = ops.take_along_axis(pointer, tag[:, None], axis=1)[:, 0]
+            return previous, previous
+
+        _, earlier = ops.scan(backward, best_last, pointers, reverse=True)
+        path = ops.concatenate([earlier, best_last[None, :]], axis=0)
+        return ops.transpose(path, (1, 0))
+
+
+class CRFLoss(keras.losses.Loss):
+    """Negative log-likelihood of the gold path; label -1 marks padding."""
+
+    def __init__(self, crf: CRF, name: str = "crf_nll") -> None:
+        super().__init__(name=name)
+        self.crf = crf
+
+    def call(self, y_true, y_pred):
+        labels = ops.cast(y_true, "int32")
+        mask = labels >= 0
+        return -self.crf.log_likelihood(y_pred, ops.maximum(labels, 0), mask)
+
+
+def viterbi_numpy(
+    emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> list[np.ndarray]:
+    """Best tag path for each sentence of a padded batch, vectorised over the batch."""
+    batch, steps, _ = emissions.shape
+    score = start[None, :] + emissions[:, 0]
+    pointers = np.zeros((max(steps - 1, 0), batch, len(start)), dtype=np.int32)
+    identity = np.arange(len(start), dtype=np.int32)
+    for t in range(1, steps):
+        candidates = score[:, :, None] + transitions[None]
+        best_prev = candidates.argmax(axis=1).astype(np.int32)
+        new = candidates.max(axis=1) + emissions[:, t]
+        keep = (t < lengths)[:, None]
+        score = np.where(keep, new, score)
+        pointers[t - 1] = np.where(keep, best_prev, identity[None, :])
+    tag = (score + end[None, :]).argmax(axis=1).astype(np.int32)
+    path = np.empty((batch, steps), dtype=np.int32)
+    path[:, steps - 1] = tag
+    for t in range(steps - 1, 0, -1):
+        tag = np.take_along_axis(pointers[t - 1], tag[:, None], axis=1)[:, 0]
+        path[:, t - 1] = tag
+    return [path[i, : lengths[i]] for i in range(batch)]
+
+
+def _logsumexp(values: np.ndarray, axis: int) -> np.ndarray:
+    peak = values.max(axis=axis, keepdims=True)
+    return np.squeeze(peak, axis) + np.log(np.exp(values - peak).sum(axis=axis))
+
+
+def marginals_numpy(
+    emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> np.ndarray:
+    """P(tag at t = k | sentence) by forward-backward: (batch, steps, tags), zero on padding."""
+    batch, steps, tags = emissions.shape
+    alpha = np.empty_like(emissions)
+    beta = np.zeros_like(emissions)
+    alpha[:, 0] = start[None, :] + emissions[:, 0]
+    for t in range(1, steps):
+        alpha[:, t] = _logsumexp(alpha[:, t - 1, :, None] + transitions[None], axis=1) + emissions[:, t]
+    last = lengths - 1
+    rows = np.arange(batch)
+    beta[rows, last] = end[None, :]
+    for t in range(steps - 2, -1, -1):
+        inner = _logsumexp(transitions[None] + (emissions[:, t + 1] + beta[:, t + 1])[:, None, :], axis=2)
+        beta[:, t] = np.where((t < last)[:, None], inner, beta[:, t])
+    log_z = _logsumexp(alpha[rows, last] + end[None, :], axis=1)
+    probs = np.exp(alpha + beta - log_z[:, None, None])
+    probs[np.arange(steps)[None, :] >= lengths[:, None]] = 0.0
+    return probs

@@ -1,0 +1,45 @@
+"""IOB2 tags to entity spans with text, character offsets and confidence."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class Entity:
+    label: str
+    text: str
+    start: int
+    end: int
+    token_start: int
+    token_end: int
+    score: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(label, first token, one past last token) for each entity; a stray I- opens one, as conlleval does."""
+    found: list[tuple[str, int, int]] = []
+    label, begin = None, 0
+    for i, tag in enumerate(list(tags) + ["O"]):
+        continues = tag.startswith("I-") and label == tag[2:]
+        if label is not None and not continues:
+            found.append((label, begin, i))
+            label = None
+        if tag != "O" and not continues:
+            label, begin = tag[2:], i
+    return found
+
+
+def entities(
+    tags: Sequence[str], offsets: Sequence[tuple[int, int]], text: str, confidence: Sequence[float]
+) -> list[Entity]:
+    """Entities of one sentence; the score is the lowest tag marginal inside the span."""
+    result = []
+    for label, first, last in spans(tags):
+        start, end = offsets[first][0], offsets[last - 1][1]
+        surface = text[start:end]
+        result.append(Entity(label, surface, start, end, first, last, round(float(min(confidence[first:last])), 4)))
+    return result

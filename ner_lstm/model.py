@@ -1,0 +1,121 @@
+"""The network: GloVe + trainable word vectors, a character CNN, case features, BiLSTM, CRF.
+
+`build_model` builds the layers and nothing else; training and decoding live elsewhere.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from .crf import CRF
+from .vocab import CASES, Vocab
+
+
+@dataclass
+class ModelConfig:
+    """Hyperparameters saved with the model, so a bundle rebuilds exactly."""
+
+    embeddings: str = "glove"
+    word_dim: int = 50
+    char_dim: int = 30
+    char_filters: int = 50
+    char_window: int = 3
+    case_dim: int = 8
+    lstm_units: int = 200
+    dropout: float = 0.5
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ModelConfig":
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@keras.saving.register_keras_serializable(package="ner_lstm")
+class CharCNN(keras.layers.Layer):
+    """One vector per word: character embeddings, a convolution, max over the word's characters."""
+
+    def __init__(self, num_chars: int, char_dim: int, filters: int, window: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.num_chars, self.char_dim, self.filters, self.window = num_chars, char_dim, filters, window
+        self.embed = layers.Embedding(num_chars, char_dim, name="char_embedding")
+        self.conv = layers.Conv2D(filters, (1, window), padding="same", activation="tanh", name="char_conv")
+
+    def build(self, input_shape) -> None:
+        self.embed.build(input_shape)
+        self.conv.build(tuple(input_shape) + (self.char_dim,))
+
+    def call(self, chars):
+        present = ops.not_equal(chars, 0)
+        features = self.conv(self.embed(chars))
+        features = ops.where(present[..., None], features, -1e4)
+        pooled = ops.max(features, axis=2)
+        return ops.where(ops.any(present, axis=2)[..., None], pooled, 0.0)
+
+    def compute_mask(self, chars, mask=None):
+        return ops.not_equal(chars[:, :, 0], 0)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:2]) + (self.filters,)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "num_chars": self.num_chars,
+            "char_dim": self.char_dim,
+            "filters": self.filters,
+            "window": self.window,
+        }
+
+
+def build_model(config: ModelConfig, vocab: Vocab) -> keras.Model:
+    """Inputs are id tensors (batch, words) and (batch, words, chars); the output is CRF emissions.
+
+    Every input embedding masks id 0, so all branches carry the same padding mask
+    (Concatenate would otherwise 'or' the masks and let padding into the LSTM).
+    """
+    word = keras.Input((None,), dtype="int32", name="word")
+    case = keras.Input((None,), dtype="int32", name="case")
+    char = keras.Input((None, None), dtype="int32", name="char")
+    inputs = {"word": word, "case": case, "char": char}
+
+    use_glove = config.embeddings == "glove"
+    word_init = "zeros" if use_glove else "uniform"
+    words = layers.Embedding(len(vocab.words) + 2, config.word_dim, embeddings_initializer=word_init,
+                             mask_zero=True, name="word_embedding")(word)
+    if use_glove:
+        glove = keras.Input((None,), dtype="int32", name="glove")
+        inputs["glove"] = glove
+        pretrained = layers.Embedding(len(vocab.glove_words) + 2, config.word_dim, trainable=False,
+                                      mask_zero=True, name="glove_embedding")(glove)
+        words = layers.Add(name="word_vectors")([pretrained, words])
+
+    chars = CharCNN(len(vocab.chars) + 2, config.char_dim, config.char_filters, config.char_window,
+                    name="char_cnn")(char)
+    cases = layers.Embedding(len(CASES), config.case_dim, mask_zero=True, name="case_embedding")(case)
+
+    x = layers.Concatenate(name="features")([words, chars, cases])
+    x = layers.Dropout(config.dropout)(x)
+    x = layers.Bidirectional(layers.LSTM(config.lstm_units, return_sequences=True), name="bilstm")(x)
+    x = layers.Dropout(config.dropout)(x)
+    emissions = layers.Dense(len(vocab.labels), name="emissions")(x)
+    outputs = CRF(len(vocab.labels), name="crf")(emissions)
+    return keras.Model(inputs, outputs, name="ner_lstm")
+
+
+def load_pretrained(model: keras.Model, vectors: np.ndarray) -> None:
+    """Copy GloVe rows into the frozen table (after building: a constant initialiser bloats the file)."""
+    layer = model.get_layer("glove_embedding")
+    table = np.zeros(layer.embeddings.shape, dtype="float32")
+    table[2:] = vectors
+    layer.embeddings.assign(table)
+
+
+def crf_parameters(model: keras.Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Transitions, start and end scores as NumPy arrays, for decoding outside the graph."""
+    crf = model.get_layer("crf")
+    return (np.asarray(crf.transitions.numpy()), np.asarray(crf.start.numpy()), np.asarray(crf.end.numpy()))

@@ -1,0 +1,318 @@
+"""Training: length-bucketed batches, early stopping on dev entity F1, atomic saves, resume.
+
+The model directory always holds the best model so far; a sibling checkpoint
+directory (`.NAME.checkpoint`) holds weights, optimizer state and counters of the
+last finished epoch, so `--resume` continues an interrupted run.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .batching import encode_batch, training_batches
+from .bundle import FORMAT_VERSION, MODEL_FILE, read_json, write_dir_atomic, write_file_atomic, write_json
+from .corpus import Sentence
+from .errors import UsageError
+from .evaluate import score
+from .model import ModelConfig, build_model, load_pretrained
+from .vocab import Vocab
+
+STATE_WEIGHTS = "state.weights.h5"
+
+
+@dataclass
+class TrainOptions:
+    epochs: int = 30
+    patience: int = 6
+    batch_size: int = 32
+    learning_rate: float = 0.002
+    clipnorm: float = 5.0
+    seed: int = 42
+    max_minutes: float | None = None
+    resume: bool = False
+    overwrite: bool = False
+    verbose: int = 1
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+
+def checkpoint_dir(model_dir: Path) -> Path:
+    return model_dir.parent / f".{model_dir.name}.checkpoint"
+
+
+def _versions() -> dict:
+    import keras
+    import tensorflow as tf
+
+    from . import __version__
+
+    return {"ner_lstm": __version__, "keras": keras.__version__, "tensorflow": tf.__version__,
+            "python": platform.python_version()}
+
+
+def describe_data(sentences: Sequence[Sentence], name: str) -> dict:
+    return {"source": name, "sentences": len(sentences), "tokens": sum(len(s) for s in sentences)}
+
+
+def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions, first_epoch: int):
+    """A tf.data pipeline; each pass (epoch) reshuffles with a seed derived from its epoch number."""
+    import tensorflow as tf
+
+    count = len(training_batches(sentences, options.batch_size, np.random.default_rng(0)))
+    epoch = [first_epoch]
+
+    def generate():
+        rng = np.random.default_rng([options.seed, epoch[0]])
+        epoch[0] += 1
+        for indices in training_batches(sentences, options.batch_size, rng):
+            batch = encode_batch([sentences[i] for i in indices], vocab, with_labels=True)
+            labels = batch.pop("labels")
+            yield batch, labels
+
+    spec = {"word": tf.TensorSpec((None, None), tf.int32), "case": tf.TensorSpec((None, None), tf.int32),
+            "char": tf.TensorSpec((None, None, None), tf.int32)}
+    if vocab.glove_words:
+        spec["glove"] = tf.TensorSpec((None, None), tf.int32)
+    data = tf.data.Dataset.from_generator(generate, output_signature=(spec, tf.TensorSpec((None, None), tf.int32)))
+    return data.apply(tf.data.experimental.assert_cardinality(count)).prefetch(2)
+
+
+def _compile(model, options: TrainOptions) -> None:
+    import keras
+
+    from .crf import CRFLoss
+
+    optimizer = keras.optimizers.Adam(learning_rate=options.learning_rate, clipnorm=options.clipnorm)
+    model.compile(optimizer=optimizer, loss=CRFLoss(model.get_layer("crf")))
+
+
+def plot_history(history: list[dict], path: Path) -> None:
+    """Loss and dev F1 per epoch, saved as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    figure, loss_axis = plt.subplots(figsize=(7, 4))
+    loss_axis.plot(epochs, [h["loss"] for h in history], "o-", color="tab:blue", label="training loss")
+    loss_axis.set_xlabel("epoch")
+    loss_axis.set_ylabel("training loss (NLL per sentence)", color="tab:blue")
+    f1_axis = loss_axis.twinx()
+    f1_axis.plot(epochs, [100 * h["dev_f1"] for h in history], "s-", color="tab:red", label="dev F1")
+    f1_axis.set_ylabel("dev entity F1 (%)", color="tab:red")
+    figure.suptitle("ner-lstm training")
+    figure.tight_layout()
+    write_file_atomic(path, lambda tmp: figure.savefig(tmp, format="png", dpi=90))
+    plt.close(figure)
+
+
+def _write_history(directory: Path, history: list[dict]) -> None:
+    lines = "".join(json.dumps(h, sort_keys=True) + "\n" for h in history)
+    write_file_atomic(directory / "training.jsonl", lambda tmp: tmp.write_text(lines, "utf-8"))
+    plot_history(history, directory / "training.png")
+
+
+class Trainer:
+    """Owns one training run: the model, its vocabulary, and the state that `--resume` restores."""
+
+    def __init__(self, model_dir: Path, options: TrainOptions, data_info: dict) -> None:
+        self.model_dir = model_dir
+        self.options = options
+        self.data_info = data_info
+        self.state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "wait": 0, "elapsed": 0.0, "history": []}
+        self.model = None
+        self.serving = None
+        self.vocab: Vocab | None = None
+
+    # --- setting up --------------------------------------------------------------------------
+    def prepare(self, train: Sequence[Sentence], glove_words: Sequence[str], vectors: np.ndarray | None) -> None:
+        import keras
+
+        keras.utils.set_random_seed(self.options.seed)
+        self.vocab = Vocab.build(train, glove_words)
+        self.model = build_model(self.options.model, self.vocab)
+        if vectors is not None:
+            load_pretrained(self.model, vectors)
+        self.serving = build_model(self.options.model, self.vocab)
+        _compile(self.model, self.options)
+
+    def restore(self) -> None:
+        """Rebuild the model from the checkpoint and load weights, optimizer state and counters."""
+        import keras
+
+        ckpt = checkpoint_dir(self.model_dir)
+        if not (ckpt / "state.json").is_file():
+            raise UsageError(f"{ckpt}: no checkpoint to resume from; train without --resume")
+        saved = read_json(ckpt / "state.json")
+        self.state = saved["state"]
+        self.options.model = ModelConfig.from_json(saved["model"])
+        keras.utils.set_random_seed(self.options.seed + self.state["epoch"])
+        self.vocab = Vocab.from_json(read_json(ckpt / "vocab.json"))
+        self.model = build_model(self.options.model, self.vocab)
+        self.serving = build_model(self.options.model, self.vocab)
+        _compile(self.model, self.options)
+        self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(ckpt / STATE_WEIGHTS)
+
+    # --- saving ------------------------------------------------------------------------------
+    def config_json(self) -> dict:
+        options = {k: v for k, v in asdict(self.options).items() if k not in {"model", "resume", "overwrite", "verbose"}}
+        return {"format_version": FORMAT_VERSION, "model": self.options.model.to_json(), "training": options,
+                "tag_scheme": "IOB2", "labels": self.vocab.labels, "data": self.data_info, "versions": _versions()}
+
+    def save_best(self, metrics: dict) -> None:
+        self.serving.set_weights(self.model.get_weights())
+
+        def fill(tmp: Path) -> None:
+            self.serving.save(tmp / MODEL_FILE)
+            write_json(tmp / "config.json", self.config_json())
+            write_json(tmp / "vocab.json", self.vocab.to_json())
+            write_json(tmp / "metrics.json", metrics)
+            _write_history(tmp, self.state["history"])
+
+        write_dir_atomic(self.model_dir, fill)
+
+    def save_checkpoint(self) -> None:
+        def fill(tmp: Path) -> None:
+            self.model.save_weights(tmp / STATE_WEIGHTS)
+            write_json(tmp / "vocab.json", self.vocab.to_json())
+            write_json(tmp / "state.json", {"state": self.state, "model": self.options.model.to_json()})
+
+        write_dir_atomic(checkpoint_dir(self.model_dir), fill)
+
+    # --- one epoch's end -----------------------------------------------------------------------
+    def end_epoch(self, loss: float, dev: Sequence[Sentence], started: float) -> bool:
+        """Score dev, log, keep the best model, checkpoint; return True when training should stop."""
+        from .tagger import Tagger
+
+        tagger = Tagger(self.model, self.vocab)
+        dev_scores = score([s.tags for s in dev], tagger.predict_tags(dev))
+        seconds = time.monotonic() - started  # the epoch's wall time, scoring dev included
+        state = self.state
+        state["epoch"] += 1
+        state["elapsed"] += seconds
+        state["history"].append({"epoch": state["epoch"], "loss": round(float(loss), 4),
+                                 "dev_f1": dev_scores["f1"], "dev_precision": dev_scores["precision"],
+                                 "dev_recall": dev_scores["recall"], "seconds": round(seconds, 1),
+                                 "elapsed_minutes": round(state["elapsed"] / 60, 2)})
+        improved = dev_scores["f1"] > state["best_f1"]
+        if improved:
+            state.update(best_f1=dev_scores["f1"], best_epoch=state["epoch"], wait=0)
+            self.save_best({"epoch": state["epoch"], "dev": dev_scores})
+        else:
+            state["wait"] += 1
+            _write_history(self.model_dir, state["history"])
+        self.save_checkpoint()
+        if self.options.verbose:
+            mark = " (best, saved)" if improved else f" (best {100 * state['best_f1']:.2f} at epoch {state['best_epoch']})"
+            print(f"epoch {state['epoch']}: loss {loss:.3f}, dev F1 {100 * dev_scores['f1']:.2f}{mark}", flush=True)
+        return state["wait"] >= self.options.patience
+
+    def out_of_time(self, started: float) -> bool:
+        limit = self.options.max_minutes
+        return limit is not None and self.state["elapsed"] + time.monotonic() - started > 60 * limit
+
+    # --- the run -------------------------------------------------------------------------------
+    def fit(self, train: Sequence[Sentence], dev: Sequence[Sentence]) -> dict:
+        import keras
+
+        trainer = self
+
+        class EpochEnd(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.started = time.monotonic()
+
+            def on_train_batch_end(self, batch, logs=None):
+                if trainer.out_of_time(self.started):
+                    self.model.stop_training = True
+
+            def on_epoch_end(self, epoch, logs=None):
+                stop = trainer.end_epoch((logs or {}).get("loss", float("nan")), dev, self.started)
+                if stop or trainer.out_of_time(time.monotonic()):
+                    self.model.stop_training = True
+
+        first = self.state["epoch"]
+        if first >= self.options.epochs or self.state["wait"] >= self.options.patience:
+            return self.summary()
+        data = _dataset(train, self.vocab, self.options, first)
+        self.model.fit(data, epochs=self.options.epochs, initial_epoch=first, callbacks=[EpochEnd()],
+                       verbose=self.options.verbose)
+        return self.summary()
+
+    def summary(self) -> dict:
+        s = self.state
+        return {"best_epoch": s["best_epoch"], "best_dev_f1": s["best_f1"], "epochs": s["epoch"],
+                "minutes": round(s["elapsed"] / 60, 2), "model_dir": str(self.model_dir)}
+
+    def finish(self) -> None:
+        shutil.rmtree(checkpoint_dir(self.model_dir), ignore_errors=True)
+
+
+def check_target(model_dir: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse to overwrite a model unless asked; refuse a resume with nothing to resume."""
+    if resume:
+        return
+    if model_dir.exists() and not overwrite:
+        raise UsageError(f"{model_dir}: already exists; pass --overwrite to replace it, or --resume to continue")
+    if model_dir.exists() and not model_dir.is_dir():
+        raise UsageError(f"{model_dir}: exists and is not a directory")
+    shutil.rmtree(checkpoint_dir(model_dir), ignore_errors=True)
+
+
+def split_dev(sentences: list[Sentence], seed: int, share: float = 0.1) -> tuple[list[Sentence], list[Sentence]]:
+    """Hold out a seeded share of the training sentences for model selection."""
+    order = np.random.default_rng(seed).permutation(len(sentences))
+    cut = max(1, int(len(sentences) * share))
+    held = set(order[:cut].tolist())
+    return [s for i, s in enumerate(sentences) if i not in held], [sentences[i] for i in sorted(held)]
+
+
+def train_model(
+    train: Sequence[Sentence],
+    dev: Sequence[Sentence],
+    model_dir: Path,
+    options: TrainOptions,
+    data_info: dict,
+    test: Sequence[Sentence] | None = None,
+) -> dict:
+    """Train (or resume), keep the best model by dev F1, score `test` with it; return a summary."""
+    from .embeddings import glove_matrix, glove_words
+    from .errors import Interrupted
+
+    check_target(model_dir, options.resume, options.overwrite)
+    trainer = Trainer(model_dir, options, data_info)
+    if options.resume:
+        trainer.restore()
+    elif options.model.embeddings == "glove":
+        trainer.prepare(train, glove_words(), glove_matrix())
+    else:
+        trainer.prepare(train, (), None)
+    try:
+        summary = trainer.fit(train, dev)
+    except KeyboardInterrupt:
+        where = f"the best model so far (epoch {trainer.state['best_epoch']}) is in {model_dir}" \
+            if trainer.state["best_epoch"] else "no epoch had finished, so no model was saved"
+        raise Interrupted(f"interrupted: {where}; continue with --resume") from None
+    trainer.finish()
+    if test:
+        summary["test"] = evaluate_test(model_dir, test)
+    return summary
+
+
+def evaluate_test(model_dir: Path, test: Sequence[Sentence]) -> dict:
+    """Score the selected model on held-out test data and record it in metrics.json."""
+    from .tagger import Tagger
+
+    tagger = Tagger.load(model_dir)
+    test_scores = score([s.tags for s in test], tagger.predict_tags(test))
+    metrics = read_json(model_dir / "metrics.json")
+    metrics["test"] = test_scores
+    write_json(model_dir / "metrics.json", metrics)
+    return test_scores

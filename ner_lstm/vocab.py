@@ -1,0 +1,113 @@
+"""Word, character and label vocabularies, and the features each token is turned into.
+
+Index 0 is padding and 1 is unknown in every id table except labels.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .corpus import Sentence
+
+PAD, UNK = 0, 1
+_DIGITS = re.compile(r"\d")
+
+# Case classes: what lowercased GloVe lookups lose.
+CASES = ("pad", "lower", "upper", "title", "numeric", "has_digit", "punct", "other")
+CASE_IDS = {name: index for index, name in enumerate(CASES)}
+
+
+def normalise(word: str) -> str:
+    """The trainable-vocabulary key: lowercased, digits folded to 0."""
+    return _DIGITS.sub("0", word.lower())
+
+
+def case_of(word: str) -> int:
+    """The case class id of a token (never 0, which marks padding)."""
+    if word.isdigit():
+        name = "numeric"
+    elif any(c.isdigit() for c in word):
+        name = "has_digit"
+    elif word.islower():
+        name = "lower"
+    elif word.isupper():
+        name = "upper"
+    elif word[:1].isupper() and (len(word) == 1 or word[1:].islower() or not any(c.isalpha() for c in word[1:])):
+        name = "title"
+    elif not any(c.isalnum() for c in word):
+        name = "punct"
+    else:
+        name = "other"
+    return CASE_IDS[name]
+
+
+@dataclass
+class Vocab:
+    """The id tables a model was trained with; saved beside it as JSON."""
+
+    words: list[str]
+    chars: list[str]
+    labels: list[str]
+    glove_words: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.word_index = {w: i + 2 for i, w in enumerate(self.words)}
+        self.char_index = {c: i + 2 for i, c in enumerate(self.chars)}
+        self.label_index = {t: i for i, t in enumerate(self.labels)}
+        self.glove_index = {w: i + 2 for i, w in enumerate(self.glove_words)}
+
+    @classmethod
+    def build(
+        cls, sentences: Iterable[Sentence], glove_words: Sequence[str] = (), min_char_count: int = 1
+    ) -> "Vocab":
+        """Collect every training word and character, and the label set (O first, then sorted)."""
+        words: Counter[str] = Counter()
+        chars: Counter[str] = Counter()
+        labels: set[str] = set()
+        for sentence in sentences:
+            for token in sentence.tokens:
+                words[normalise(token)] += 1
+                chars.update(token)
+            labels.update(sentence.tags or ())
+        labels.discard("O")
+        ordered_labels = ["O"] + sorted(labels, key=lambda t: (t[2:], t[0]))
+        return cls(
+            words=sorted(words, key=lambda w: (-words[w], w)),
+            chars=sorted(c for c, n in chars.items() if n >= min_char_count),
+            labels=ordered_labels,
+            glove_words=list(glove_words),
+        )
+
+    def glove_id(self, word: str) -> int:
+        lower = word.lower()
+        found = self.glove_index.get(lower)
+        if found is None:
+            found = self.glove_index.get(_DIGITS.sub("0", lower), UNK)
+        return found
+
+    def word_id(self, word: str) -> int:
+        return self.word_index.get(normalise(word), UNK)
+
+    def char_ids(self, word: str) -> list[int]:
+        return [self.char_index.get(c, UNK) for c in word]
+
+    def label_ids(self, tags: Sequence[str]) -> list[int]:
+        return [self.label_index[t] for t in tags]
+
+    def unseen_labels(self, sentences: Iterable[Sentence]) -> set[str]:
+        """Labels in `sentences` this vocabulary never saw (the model can never predict them)."""
+        return {t for s in sentences for t in (s.tags or ()) if t not in self.label_index}
+
+    def to_json(self) -> dict:
+        return {"words": self.words, "chars": self.chars, "labels": self.labels, "glove_words": self.glove_words}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Vocab":
+        return cls(
+            words=list(data["words"]),
+            chars=list(data["chars"]),
+            labels=list(data["labels"]),
+            glove_words=list(data.get("glove_words", [])),
+        )

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from conftest import write
+from ner_lstm.corpus import convert_corpus, detect_scheme, read_conll, to_iob2, Sentence
+from ner_lstm.errors import InputError
+
+CONLL = """-DOCSTART- -X- -X- O
+
+EU NNP B-NP B-ORG
+rejects VBZ B-VP O
+German JJ B-NP B-MISC
+call NN I-NP O
+
+Peter NNP B-NP B-PER
+Blackburn NNP I-NP I-PER
+"""
+
+
+def test_reads_four_columns_and_docstart(tmp_path):
+    sentences = read_conll(write(tmp_path / "a.txt", CONLL))
+    assert [s.tokens for s in sentences] == [["EU", "rejects", "German", "call"], ["Peter", "Blackburn"]]
+    assert sentences[1].tags == ["B-PER", "I-PER"]
+    assert sentences[1].line == 8
+
+
+def test_crlf_bom_tabs_and_mixed_separators(tmp_path):
+    text = "\ufeffEU\tNNP B-ORG\r\nrejects  VBZ\tO\r\n\r\nPeter NNP B-PER\r\n"
+    sentences = read_conll(write(tmp_path / "a.txt", text))
+    assert sentences[0].tokens == ["EU", "rejects"]
+    assert sentences[0].tags == ["B-ORG", "O"]
+    assert sentences[1].tags == ["B-PER"]
+
+
+def test_tag_column_option(tmp_path):
+    text = "EU B-ORG NNP\nsays O VBZ\n"
+    assert read_conll(write(tmp_path / "a.txt", text), tag_column=1)[0].tags == ["B-ORG", "O"]
+    with pytest.raises(InputError, match=r"a.txt:1: no column 5"):
+        read_conll(tmp_path / "a.txt", tag_column=5)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("EU\n", "expected at least 2 columns"),
+    ("EU NNP PERSON\n", "tag 'PERSON' fits no scheme"),
+    ("EU NNP B_PER\n", "tag 'B_PER' fits no scheme"),
+])
+def test_malformed_lines_name_file_and_line(tmp_path, line, message):
+    path = write(tmp_path / "bad.txt", "Peter NNP B-PER\n\n" + line)
+    with pytest.raises(InputError) as caught:
+        read_conll(path)
+    assert str(caught.value).startswith(f"{path}:3: ")
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "-DOCSTART- -X- -X- O\n\n"])
+def test_no_sentences_is_an_error(tmp_path, text):
+    with pytest.raises(InputError, match="contains no sentences"):
+        read_conll(write(tmp_path / "empty.txt", text))
+
+
+def test_invalid_utf8_names_line_and_byte(tmp_path):
+    path = tmp_path / "latin.txt"
+    path.write_bytes("Peter B-PER\n".encode() + "Müller I-PER\n".encode("latin-1"))
+    with pytest.raises(InputError, match=r"latin.txt:2: not valid utf-8 at byte 1"):
+        read_conll(path)
+    assert read_conll(path, encoding="latin-1")[0].tokens == ["Peter", "Müller"]
+
+
+def test_binary_gzip_missing_and_directory(tmp_path):
+    gz = tmp_path / "a.txt.gz"
+    gz.write_bytes(gzip.compress(CONLL.encode()))
+    with pytest.raises(InputError, match="gzip"):
+        read_conll(gz)
+    binary = tmp_path / "a.bin"
+    binary.write_bytes(b"\x00\x01\x02abc")
+    with pytest.raises(InputError, match="binary"):
+        read_conll(binary)
+    with pytest.raises(InputError, match="no such file"):
+        read_conll(tmp_path / "missing.txt")
+    with pytest.raises(InputError, match="is a directory"):
+        read_conll(tmp_path)
+
+
+@pytest.mark.parametrize("tags, scheme", [
+    (["B-PER", "I-PER", "O", "B-LOC"], "IOB2"),
+    (["I-PER", "I-PER", "O", "I-LOC"], "IOB1"),
+    (["O", "I-PER", "B-PER", "O"], "IOB1"),
+    (["B-PER", "E-PER", "S-LOC"], "BIOES"),
+    (["O", "O"], "IOB2"),
+])
+def test_detect_scheme(tags, scheme):
+    assert detect_scheme([tags]) == scheme
+
+
+def test_iob1_to_iob2():
+    assert to_iob2(["I-PER", "I-PER", "B-PER", "O", "I-LOC", "I-ORG"], "IOB1") == [
+        "B-PER", "I-PER", "B-PER", "O", "B-LOC", "B-ORG"]
+
+
+def test_bioes_to_iob2():
+    assert to_iob2(["B-PER", "I-PER", "E-PER", "S-LOC", "O"], "BIOES") == ["B-PER", "I-PER", "I-PER", "B-LOC", "O"]
+
+
+def test_iob1_file_is_converted_on_read(tmp_path):
+    sentences = read_conll(write(tmp_path / "iob1.txt", "Peter I-PER\nBlackburn I-PER\nsaid O\n"))
+    assert sentences[0].tags == ["B-PER", "I-PER", "O"]
+
+
+def test_convert_corpus_reports_scheme():
+    sentences = [Sentence(["a", "b"], ["S-PER", "O"])]
+    assert convert_corpus(sentences) == "BIOES"
+    assert sentences[0].tags == ["B-PER", "O"]

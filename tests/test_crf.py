@@ -1,0 +1,81 @@
+"""The CRF against brute force: every path enumerated on small cases."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from ner_lstm.crf import CRF, marginals_numpy, viterbi_numpy
+
+
+def path_scores(emissions, length, transitions, start, end):
+    scores = {}
+    for path in itertools.product(range(emissions.shape[-1]), repeat=length):
+        total = start[path[0]] + end[path[-1]] + sum(emissions[t, path[t]] for t in range(length))
+        total += sum(transitions[path[t - 1], path[t]] for t in range(1, length))
+        scores[path] = total
+    return scores
+
+
+def random_case(seed, tags, steps, batch):
+    rng = np.random.default_rng(seed)
+    emissions = rng.normal(size=(batch, steps, tags)).astype("float32")
+    lengths = rng.integers(1, steps + 1, size=batch)
+    lengths[0] = steps
+    params = [rng.normal(size=s).astype("float32") for s in ((tags, tags), (tags,), (tags,))]
+    return emissions, lengths, params
+
+
+def crf_layer(tags, params):
+    layer = CRF(tags)
+    layer.build((None, None, tags))
+    for variable, value in zip((layer.transitions, layer.start, layer.end), params):
+        variable.assign(value)
+    return layer
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), tags=st.integers(1, 4), steps=st.integers(1, 5))
+def test_partition_viterbi_and_marginals_match_brute_force(seed, tags, steps):
+    emissions, lengths, params = random_case(seed, tags, steps, batch=3)
+    layer = crf_layer(tags, params)
+    mask = np.arange(steps)[None, :] < lengths[:, None]
+    log_z = np.asarray(layer.log_partition(emissions, mask))
+    keras_paths = np.asarray(layer.viterbi(emissions, mask))
+    numpy_paths = viterbi_numpy(emissions, lengths, *params)
+    marginals = marginals_numpy(emissions, lengths, *params)
+    for b in range(3):
+        n = int(lengths[b])
+        scores = path_scores(emissions[b], n, *params)
+        values = np.array(list(scores.values()))
+        expected_z = np.log(np.exp(values - values.max()).sum()) + values.max()
+        np.testing.assert_allclose(log_z[b], expected_z, rtol=1e-5, atol=1e-4)
+        best = max(scores, key=scores.get)
+        assert tuple(keras_paths[b, :n]) == best
+        assert tuple(numpy_paths[b]) == best
+        probs = np.exp(values - expected_z)
+        for t in range(n):
+            expected = [sum(p for path, p in zip(scores, probs) if path[t] == k) for k in range(tags)]
+            np.testing.assert_allclose(marginals[b, t], expected, atol=1e-4)
+        assert not marginals[b, n:].any()
+
+
+def test_log_likelihood_of_gold_path():
+    emissions, lengths, params = random_case(3, tags=3, steps=4, batch=2)
+    layer = crf_layer(3, params)
+    mask = np.arange(4)[None, :] < lengths[:, None]
+    gold = np.array([[0, 2, 1, 1], [2, 1, 0, 0]], dtype="int32")
+    ll = np.asarray(layer.log_likelihood(emissions, gold, mask))
+    for b in range(2):
+        n = int(lengths[b])
+        scores = path_scores(emissions[b], n, *params)
+        values = np.array(list(scores.values()))
+        log_z = np.log(np.exp(values).sum())
+        np.testing.assert_allclose(ll[b], scores[tuple(gold[b, :n])] - log_z, rtol=1e-5, atol=1e-4)
+
+
+def test_layer_config_round_trip():
+    layer = CRF(5, name="crf")
+    again = CRF.from_config(layer.get_config())
+    assert again.num_tags == 5 and again.name == "crf"
