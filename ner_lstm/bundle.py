@@ -72,6 +72,22 @@ def write_dir_atomic(target: Path, fill: Callable[[Path], None]) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def save_bundle(
+    target: Path, model: Any, config: dict, vocab: dict, metrics: dict, extra: Callable[[Path], None] | None = None
+) -> None:
+    """Write a complete model directory atomically; `extra` adds files (logs, plots) before the swap."""
+
+    def fill(tmp: Path) -> None:
+        model.save(tmp / MODEL_FILE)
+        write_json(tmp / "config.json", config)
+        write_json(tmp / "vocab.json", vocab)
+        write_json(tmp / "metrics.json", metrics)
+        if extra is not None:
+            extra(tmp)
+
+    write_dir_atomic(target, fill)
+
+
 def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text("utf-8"))

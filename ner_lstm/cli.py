@@ -108,8 +108,9 @@ def train(
     encoding: Encoding = "utf-8",
 ) -> None:
     """Train a model and save the best epoch (by dev entity F1) as a model directory."""
-    from .train import TrainOptions, describe_data, split_dev, train_model
+    from .train import TrainOptions, check_target, describe_data, split_dev, train_model
 
+    check_target(model, resume, overwrite)  # before reading any data: fail fast
     options = TrainOptions(epochs=epochs, patience=patience, batch_size=batch_size, learning_rate=learning_rate,
                            seed=seed, max_minutes=max_minutes, resume=resume, overwrite=overwrite,
                            verbose=1 if sys.stdout.isatty() else 2)

@@ -40,15 +40,15 @@ def _emission_function(model):
     return run
 
 
-def _surface(sentence: Sentence) -> tuple[str, list[tuple[int, int]]]:
-    """The sentence's text and token offsets; tokens without text are joined by single spaces."""
+def _surface(sentence: Sentence) -> tuple[list[tuple[int, int]], str]:
+    """The sentence's token offsets and text; tokens without text are joined by single spaces."""
     if sentence.offsets is not None and sentence.text is not None:
-        return sentence.text, sentence.offsets
+        return sentence.offsets, sentence.text
     offsets, position = [], 0
     for token in sentence.tokens:
         offsets.append((position, position + len(token)))
         position += len(token) + 1
-    return " ".join(sentence.tokens), offsets
+    return offsets, " ".join(sentence.tokens)
 
 
 class Tagger:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .batching import encode_batch, training_batches
-from .bundle import FORMAT_VERSION, MODEL_FILE, read_json, write_dir_atomic, write_file_atomic, write_json
+from .bundle import FORMAT_VERSION, read_json, save_bundle, write_dir_atomic, write_file_atomic, write_json
 from .corpus import Sentence
 from .errors import UsageError
 from .evaluate import score
@@ -129,6 +129,7 @@ class Trainer:
         self.state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "wait": 0, "elapsed": 0.0, "history": []}
         self.model = None
         self.serving = None
+        self.tagger = None
         self.vocab: Vocab | None = None
 
     # --- setting up --------------------------------------------------------------------------
@@ -168,16 +169,9 @@ class Trainer:
                 "tag_scheme": "IOB2", "labels": self.vocab.labels, "data": self.data_info, "versions": _versions()}
 
     def save_best(self, metrics: dict) -> None:
-        self.serving.set_weights(self.model.get_weights())
-
-        def fill(tmp: Path) -> None:
-            self.serving.save(tmp / MODEL_FILE)
-            write_json(tmp / "config.json", self.config_json())
-            write_json(tmp / "vocab.json", self.vocab.to_json())
-            write_json(tmp / "metrics.json", metrics)
-            _write_history(tmp, self.state["history"])
-
-        write_dir_atomic(self.model_dir, fill)
+        self.serving.set_weights(self.model.get_weights())  # an uncompiled twin: no optimizer state in the file
+        save_bundle(self.model_dir, self.serving, self.config_json(), self.vocab.to_json(), metrics,
+                    extra=lambda tmp: _write_history(tmp, self.state["history"]))
 
     def save_checkpoint(self) -> None:
         def fill(tmp: Path) -> None:
@@ -192,8 +186,9 @@ class Trainer:
         """Score dev, log, keep the best model, checkpoint; return True when training should stop."""
         from .tagger import Tagger
 
-        tagger = Tagger(self.model, self.vocab)
-        dev_scores = score([s.tags for s in dev], tagger.predict_tags(dev))
+        if self.tagger is None:  # one Tagger for the run: its traced function is reused every epoch
+            self.tagger = Tagger(self.model, self.vocab)
+        dev_scores = score([s.tags for s in dev], self.tagger.predict_tags(dev))
         seconds = time.monotonic() - started  # the epoch's wall time, scoring dev included
         state = self.state
         state["epoch"] += 1
@@ -243,7 +238,7 @@ class Trainer:
             return self.summary()
         data = _dataset(train, self.vocab, self.options, first)
         self.model.fit(data, epochs=self.options.epochs, initial_epoch=first, callbacks=[EpochEnd()],
-                       verbose=self.options.verbose)
+                       verbose=self.options.verbose, shuffle=False)  # the batches are shuffled already
         return self.summary()
 
     def summary(self) -> dict:

@@ -1,0 +1,116 @@
+"""The network: masking, saving and safe loading."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import keras
+import numpy as np
+import pytest
+
+from ner_lstm.batching import encode_batch
+from ner_lstm.bundle import FORMAT_VERSION, save_bundle
+from ner_lstm.corpus import Sentence
+from ner_lstm.errors import ModelError
+from ner_lstm.model import ModelConfig, build_model
+from ner_lstm.tagger import Tagger
+from ner_lstm.vocab import Vocab
+
+SENTENCES = [
+    Sentence(["Major", "Tom", "is", "a", "great", "battle", "commander", "."],
+             ["B-PER", "I-PER", "O", "O", "O", "O", "O", "O"]),
+    Sentence(["Ground", "Control", "calls", "."], ["B-ORG", "I-ORG", "O", "O"]),
+]
+SMALL = ModelConfig(embeddings="glove", word_dim=4, char_dim=4, char_filters=6, case_dim=3, lstm_units=5)
+
+
+@pytest.fixture
+def small_model():
+    keras.utils.set_random_seed(1)
+    vocab = Vocab.build(SENTENCES, glove_words=["major", "tom", "is", "a", "unseen"])
+    model = build_model(SMALL, vocab)
+    # Non-zero weights everywhere, so a masking mistake would show in the numbers.
+    model.set_weights([np.random.default_rng(i).normal(size=w.shape).astype("float32")
+                       for i, w in enumerate(model.get_weights())])
+    return model, vocab
+
+
+def test_padding_does_not_change_real_tokens(small_model):
+    model, vocab = small_model
+    short = SENTENCES[1]
+    alone = np.asarray(model(encode_batch([short], vocab), training=False))
+    padded = np.asarray(model(encode_batch([short, SENTENCES[0]], vocab), training=False))
+    np.testing.assert_allclose(padded[0, : len(short)], alone[0], rtol=1e-4, atol=1e-4)
+
+
+def bundle(path, model, vocab, version=FORMAT_VERSION):
+    config = {"format_version": version, "model": SMALL.to_json(), "labels": vocab.labels}
+    save_bundle(path, model, config, vocab.to_json(), {"epoch": 1})
+    return path
+
+
+def test_save_load_round_trip_gives_identical_predictions(small_model, tmp_path):
+    model, vocab = small_model
+    loaded = Tagger.load(bundle(tmp_path / "m", model, vocab))
+    inputs = encode_batch(SENTENCES, vocab)
+    np.testing.assert_array_equal(np.asarray(loaded.model(inputs, training=False)),
+                                  np.asarray(model(inputs, training=False)))
+    assert loaded.predict_tags(SENTENCES) == Tagger(model, vocab).predict_tags(SENTENCES)
+
+
+def test_model_file_with_lambda_layer_is_refused(small_model, tmp_path):
+    model, vocab = small_model
+    path = bundle(tmp_path / "m", model, vocab)
+    inputs = keras.Input((None,), dtype="int32", name="word")
+    evil = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
+    evil.save(path / "model.keras")
+    with pytest.raises(ModelError, match="cannot be loaded safely"):
+        Tagger.load(path)
+
+
+def test_corrupted_model_file(small_model, tmp_path):
+    model, vocab = small_model
+    path = bundle(tmp_path / "m", model, vocab)
+    (path / "model.keras").write_bytes(b"not a zip archive")
+    with pytest.raises(ModelError, match="model.keras: cannot be loaded"):
+        Tagger.load(path)
+
+
+def test_tampered_vocabulary(small_model, tmp_path):
+    model, vocab = small_model
+    path = bundle(tmp_path / "m", model, vocab)
+    data = json.loads((path / "vocab.json").read_text())
+    data["labels"] = data["labels"][:-1]
+    (path / "vocab.json").write_text(json.dumps(data))
+    with pytest.raises(ModelError, match="vocab.json: does not match model.keras"):
+        Tagger.load(path)
+    (path / "vocab.json").write_text("{broken")
+    with pytest.raises(ModelError, match="not valid JSON"):
+        Tagger.load(path)
+
+
+def test_incompatible_format_version_and_incomplete_directory(small_model, tmp_path):
+    model, vocab = small_model
+    path = bundle(tmp_path / "m", model, vocab, version=99)
+    with pytest.raises(ModelError, match="format version 99"):
+        Tagger.load(path)
+    (path / "model.keras").unlink()
+    with pytest.raises(ModelError, match=r"incomplete model directory \(missing model.keras\)"):
+        Tagger.load(path)
+    with pytest.raises(ModelError, match="no model here"):
+        Tagger.load(tmp_path / "absent")
+
+
+def test_failed_save_keeps_the_previous_model(small_model, tmp_path):
+    model, vocab = small_model
+    path = bundle(tmp_path / "m", model, vocab)
+    before = {p.name: p.read_bytes() for p in path.iterdir()}
+
+    def explode(tmp):
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        save_bundle(path, model, {"format_version": FORMAT_VERSION}, vocab.to_json(), {}, extra=explode)
+    assert {p.name: p.read_bytes() for p in path.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m"], "no temporary directories left behind"
+    shutil.rmtree(path)

@@ -1,0 +1,75 @@
+"""Training: resume from a checkpoint, seeded reproducibility, the time limit, refusing to overwrite."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ner_lstm.corpus import read_conll
+from ner_lstm.errors import UsageError
+from ner_lstm.model import ModelConfig
+from ner_lstm.train import Trainer, TrainOptions, check_target, checkpoint_dir
+
+TINY = ModelConfig(embeddings="none", word_dim=8, char_dim=8, char_filters=8, case_dim=4, lstm_units=8)
+
+
+@pytest.fixture(scope="module")
+def corpus(sample):
+    return read_conll(sample / "train.txt")[:96], read_conll(sample / "dev.txt")[:40]
+
+
+def trainer(path, epochs, seed=3, **kwargs):
+    options = TrainOptions(epochs=epochs, batch_size=16, seed=seed, verbose=0, model=TINY, **kwargs)
+    return Trainer(path, options, {"train": {"source": "sample"}})
+
+
+def test_resume_restores_weights_optimizer_and_counters(corpus, tmp_path):
+    train, dev = corpus
+    model_dir = tmp_path / "m"
+    first = trainer(model_dir, epochs=1)
+    first.prepare(train, (), None)
+    first.fit(train, dev)  # no finish(): as if the process died after epoch 1
+    assert (checkpoint_dir(model_dir) / "state.json").is_file()
+    assert (model_dir / "model.keras").is_file()
+    weights = first.model.get_weights()
+
+    second = trainer(model_dir, epochs=3, resume=True)
+    second.restore()
+    assert int(second.model.optimizer.iterations.numpy()) == int(first.model.optimizer.iterations.numpy()) > 0
+    for restored, saved in zip(second.model.get_weights(), weights):
+        np.testing.assert_array_equal(restored, saved)
+    summary = second.fit(train, dev)
+    assert summary["epochs"] == 3
+    log = [json.loads(line) for line in (model_dir / "training.jsonl").read_text().splitlines()]
+    assert [entry["epoch"] for entry in log] == [1, 2, 3]
+    second.finish()
+    assert not checkpoint_dir(model_dir).exists()
+
+
+def test_same_seed_same_model(corpus, tmp_path):
+    train, dev = corpus
+    runs = []
+    for name in ("a", "b"):
+        run = trainer(tmp_path / name, epochs=1, seed=11)
+        run.prepare(train, (), None)
+        run.fit(train, dev)
+        runs.append(run.model.get_weights())
+    for left, right in zip(*runs):
+        np.testing.assert_allclose(left, right, rtol=1e-6, atol=1e-6)
+
+
+def test_max_minutes_stops_after_the_current_batch(corpus, tmp_path):
+    train, dev = corpus
+    run = trainer(tmp_path / "m", epochs=5, max_minutes=0.0)
+    run.prepare(train, (), None)
+    summary = run.fit(train, dev)
+    assert summary["epochs"] == 1
+    assert (tmp_path / "m" / "model.keras").is_file(), "the partial epoch is still scored and saved"
+
+
+def test_refuses_to_overwrite_without_flag(tmp_path):
+    (tmp_path / "m").mkdir()
+    with pytest.raises(UsageError, match="already exists; pass --overwrite"):
+        check_target(tmp_path / "m", resume=False, overwrite=False)
+    check_target(tmp_path / "m", resume=False, overwrite=True)
