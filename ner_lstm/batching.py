@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from .corpus import Sentence
-from .vocab import Vocab, case_of
+from .vocab import UNK, Vocab, case_of
 
 MAX_WORD_CHARS = 20  # longer tokens keep their first and last 10 characters for the char CNN
 
@@ -45,6 +45,16 @@ def encode_batch(sentences: Sequence[Sentence], vocab: Vocab, with_labels: bool 
             labels[i, : len(sentence)] = vocab.label_ids(sentence.tags or [])
         batch["labels"] = labels
     return batch
+
+
+def drop_singletons(word_ids: np.ndarray, singletons: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Replace words seen once in training by UNK with probability `rate` (Lample et al. 2016).
+
+    Words unseen in training reach the model as UNK (with their GloVe vector);
+    this teaches the model what to do with them.
+    """
+    drop = np.isin(word_ids, singletons) & (rng.random(word_ids.shape) < rate)
+    return np.where(drop, UNK, word_ids).astype(word_ids.dtype)
 
 
 def training_batches(

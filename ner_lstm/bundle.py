@@ -4,6 +4,8 @@
 NAME/model.keras     the network, uncompiled (no optimizer state)
 NAME/config.json     format version, hyperparameters, training data, versions
 NAME/vocab.json      words, characters, labels, GloVe words
+NAME/crf.json        the CRF's transition, start and end scores (for decoding without Keras)
+NAME/model.onnx      the network exported for onnxruntime (written when training ends)
 NAME/metrics.json    scores of the selected epoch
 NAME/training.jsonl  one line per epoch; training.png plots it
 ```
@@ -22,6 +24,7 @@ from .errors import ModelError
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.keras"
+CRF_FILE = "crf.json"
 REQUIRED = (MODEL_FILE, "config.json", "vocab.json")
 
 
@@ -79,6 +82,7 @@ def save_bundle(
 
     def fill(tmp: Path) -> None:
         model.save(tmp / MODEL_FILE)
+        write_json(tmp / CRF_FILE, crf_json(model))
         write_json(tmp / "config.json", config)
         write_json(tmp / "vocab.json", vocab)
         write_json(tmp / "metrics.json", metrics)
@@ -86,6 +90,13 @@ def save_bundle(
             extra(tmp)
 
     write_dir_atomic(target, fill)
+
+
+def crf_json(model: Any) -> dict:
+    """The CRF scores of a Keras model, as saved in `crf.json`."""
+    layer = model.get_layer("crf")
+    return {"transitions": layer.transitions.numpy().tolist(), "start": layer.start.numpy().tolist(),
+            "end": layer.end.numpy().tolist()}
 
 
 def read_json(path: Path) -> Any:

@@ -45,6 +45,30 @@ class PredictFormat(str, Enum):
     conll = "conll"
 
 
+class InputFormat(str, Enum):
+    auto = "auto"
+    text = "text"
+    conll = "conll"
+    jsonl = "jsonl"
+
+
+class OutputFormat(str, Enum):
+    jsonl = "jsonl"
+    conll = "conll"
+    inline = "inline"
+    html = "html"
+
+
+class Backend(str, Enum):
+    auto = "auto"
+    onnx = "onnx"
+    keras = "keras"
+
+
+BackendOption = Annotated[Backend, typer.Option(help="Inference engine: the ONNX export (auto, when present) or Keras.")]
+WorkersOption = Annotated[Optional[int], typer.Option(min=1, help="CPU threads for inference (default: all cores).")]
+
+
 def fail(message: str, code: int) -> None:
     typer.echo(f"ner-lstm: error: {message}", err=True)
     raise typer.Exit(code)
@@ -63,6 +87,9 @@ def handle_errors(command: Callable) -> Callable:
             fail(str(err), err.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except BrokenPipeError:  # the reader (head, less) went away: nothing left to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except MemoryError:
@@ -108,9 +135,11 @@ def train(
     encoding: Encoding = "utf-8",
 ) -> None:
     """Train a model and save the best epoch (by dev entity F1) as a model directory."""
+    from .runtime import import_tensorflow_quietly
     from .train import TrainOptions, check_target, describe_data, split_dev, train_model
 
     check_target(model, resume, overwrite)  # before reading any data: fail fast
+    import_tensorflow_quietly()
     options = TrainOptions(epochs=epochs, patience=patience, batch_size=batch_size, learning_rate=learning_rate,
                            seed=seed, max_minutes=max_minutes, resume=resume, overwrite=overwrite,
                            verbose=1 if sys.stdout.isatty() else 2)
@@ -183,6 +212,8 @@ def predict(
     text: Annotated[str, typer.Argument(help="Text to tag; '-' reads standard input.")],
     model: ModelOption = DEFAULT_MODEL,
     output_format: Annotated[PredictFormat, typer.Option("--format", "-f", help="inline, json or conll.")] = PredictFormat.inline,
+    backend: BackendOption = Backend.auto,
+    workers: WorkersOption = None,
 ) -> None:
     """Tag raw text: split into sentences and tokens, then print entities with their offsets."""
     from . import writers
@@ -192,7 +223,7 @@ def predict(
         text = sys.stdin.read()
     if not text.strip():
         raise InputError("nothing to tag: the text is empty")
-    tagger = Tagger.load(model)
+    tagger = Tagger.load(model, backend.value, workers)
     tagged = tagger.predict(text)
     if output_format is PredictFormat.inline:
         typer.echo(writers.inline(text, tagged))
@@ -200,6 +231,46 @@ def predict(
         typer.echo(writers.text_record(text, tagged))
     else:
         typer.echo(writers.conll(tagged), nl=False)
+
+
+@app.command()
+@handle_errors
+def tag(
+    inputs: Annotated[Optional[list[str]], typer.Argument(help="Files, directories (recursed) or globs; '-' reads stdin.")] = None,
+    model: ModelOption = DEFAULT_MODEL,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file, or directory for several inputs (default: stdout).")] = None,
+    input_format: Annotated[InputFormat, typer.Option(help="auto picks by extension and content, and says what it picked.")] = InputFormat.auto,
+    output_format: Annotated[OutputFormat, typer.Option(help="jsonl, conll, inline or html.")] = OutputFormat.jsonl,
+    dataset: Annotated[Optional[str], typer.Option(help="Tag a Hugging Face dataset (id or local folder) instead of files.")] = None,
+    split: Annotated[str, typer.Option(help="Split of --dataset to tag.")] = "test",
+    batch_size: Annotated[int, typer.Option(min=1, help="Most sentences per inference batch.")] = 256,
+    resume: Annotated[bool, typer.Option(help="Skip inputs whose output file is already complete.")] = False,
+    backend: BackendOption = Backend.auto,
+    workers: WorkersOption = None,
+    encoding: Encoding = "utf-8",
+) -> None:
+    """Tag files, directories or stdin in bulk: one output record per input line, sentence or JSON record.
+
+    Outputs are written under a temporary name and renamed when complete; inputs are never overwritten.
+    """
+    from .tagger import Tagger
+    from .tagging import tag_dataset_split, tag_files
+
+    if not inputs and dataset is None:
+        raise UsageError("give input files (or '-' for stdin) or --dataset ID")
+    tagger = Tagger.load(model, backend.value, workers)
+    tagger.batch_size = batch_size
+    if dataset is not None:
+        from .corpus import load_hub_dataset
+
+        splits = load_hub_dataset(dataset)
+        if split not in splits:
+            raise InputError(f"has no split {split!r} (splits: {', '.join(splits)})", dataset)
+        tag_dataset_split(tagger, splits[split], f"{dataset}[{split}]", output, output_format.value)
+        return
+    summary = tag_files(tagger, inputs, output, input_format.value, output_format.value, resume, encoding)
+    if summary["skipped"]:
+        typer.echo(f"ner-lstm: skipped {summary['skipped']} input(s) whose output was complete (--resume)", err=True)
 
 
 @app.command()

@@ -113,9 +113,3 @@ def load_pretrained(model: keras.Model, vectors: np.ndarray) -> None:
     table = np.zeros(layer.embeddings.shape, dtype="float32")
     table[2:] = vectors
     layer.embeddings.assign(table)
-
-
-def crf_parameters(model: keras.Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Transitions, start and end scores as NumPy arrays, for decoding outside the graph."""
-    crf = model.get_layer("crf")
-    return (np.asarray(crf.transitions.numpy()), np.asarray(crf.start.numpy()), np.asarray(crf.end.numpy()))

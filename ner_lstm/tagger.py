@@ -1,20 +1,28 @@
-"""`Tagger`: a trained model as a library object. Load a bundle, tag sentences, get entities."""
+"""`Tagger`: a trained model as a library object. Load a model directory, tag sentences, get entities.
+
+By default the exported ONNX network runs the model (no TensorFlow import, fast
+start); `backend="keras"` runs `model.keras` instead. Both decode with the same
+NumPy CRF, so they give the same tags.
+"""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .batching import encode_batch, sorted_batches
-from .bundle import check_dir, load_keras_model, read_config, read_json
+from .bundle import CRF_FILE, check_dir, crf_json, read_config, read_json
 from .corpus import Sentence
-from .crf import marginals_numpy, viterbi_numpy
+from .crf_numpy import marginals_numpy, viterbi_numpy
 from .entities import Entity, entities
-from .errors import ModelError
+from .errors import ModelError, UsageError
 from .text import split_text
 from .vocab import Vocab
+
+BACKENDS = ("auto", "onnx", "keras")
+Emissions = Callable[[dict[str, np.ndarray]], np.ndarray]
 
 
 @dataclass
@@ -25,19 +33,6 @@ class Tagged:
     tags: list[str]
     confidence: list[float]
     entities: list[Entity]
-
-
-def _emission_function(model):
-    """A traced call with unknown batch and length, so variable-size batches reuse one graph."""
-    import tensorflow as tf
-
-    spec = {name: tf.TensorSpec([None] * len(tensor.shape), tf.int32) for name, tensor in model.input.items()}
-
-    @tf.function(input_signature=[spec])
-    def run(inputs):
-        return model(inputs, training=False)
-
-    return run
 
 
 def _surface(sentence: Sentence) -> tuple[list[tuple[int, int]], str]:
@@ -54,14 +49,33 @@ def _surface(sentence: Sentence) -> tuple[list[tuple[int, int]], str]:
 class Tagger:
     """Tags tokenised sentences or raw text with a trained model."""
 
-    def __init__(self, model, vocab: Vocab, config: dict | None = None) -> None:
-        self.model = model
+    def __init__(self, emissions: Emissions, vocab: Vocab, crf: dict, config: dict | None = None) -> None:
+        self.emissions = emissions
         self.vocab = vocab
+        self.batch_size = 256  # sentences per batch; padded tokens are capped at 32 per sentence slot
         self.config = config or {}
-        self._run = _emission_function(model)
+        self.set_crf(crf)
+
+    def set_crf(self, crf: dict) -> None:
+        self.transitions = np.asarray(crf["transitions"], dtype=np.float32)
+        self.start = np.asarray(crf["start"], dtype=np.float32)
+        self.end = np.asarray(crf["end"], dtype=np.float32)
+        if self.transitions.shape != (len(self.vocab.labels),) * 2:
+            raise ModelError(f"CRF scores ({self.transitions.shape}) do not match {len(self.vocab.labels)} labels")
 
     @classmethod
-    def load(cls, path: str | Path) -> "Tagger":
+    def from_keras(cls, model, vocab: Vocab, config: dict | None = None) -> "Tagger":
+        from .runtime import KerasEmissions
+
+        return cls(KerasEmissions(model), vocab, crf_json(model), config)
+
+    @classmethod
+    def load(cls, path: str | Path, backend: str = "auto", threads: int | None = None) -> "Tagger":
+        """Load a model directory; `auto` uses the ONNX export when present, else Keras."""
+        from .runtime import ONNX_FILE
+
+        if backend not in BACKENDS:
+            raise UsageError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         path = Path(path)
         check_dir(path)
         config = read_config(path)
@@ -69,35 +83,64 @@ class Tagger:
             vocab = Vocab.from_json(read_json(path / "vocab.json"))
         except (KeyError, TypeError, AttributeError):
             raise ModelError(f"{path / 'vocab.json'}: missing or malformed vocabulary fields") from None
+        has_onnx = (path / ONNX_FILE).is_file() and (path / CRF_FILE).is_file()
+        if backend == "onnx" and not has_onnx:
+            raise ModelError(f"{path}: has no {ONNX_FILE} export; use --backend keras")
+        if backend == "keras" or not has_onnx:
+            return cls._load_keras(path, vocab, config)
+        return cls._load_onnx(path, vocab, config, threads)
+
+    @classmethod
+    def _load_keras(cls, path: Path, vocab: Vocab, config: dict) -> "Tagger":
+        from .bundle import load_keras_model
+        from .runtime import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
         model = load_keras_model(path)
         _check_consistent(path, model, vocab)
-        return cls(model, vocab, config)
+        return cls.from_keras(model, vocab, config)
+
+    @classmethod
+    def _load_onnx(cls, path: Path, vocab: Vocab, config: dict, threads: int | None) -> "Tagger":
+        from .runtime import ONNX_FILE, OnnxEmissions
+
+        try:
+            emissions = OnnxEmissions(path / ONNX_FILE, threads)
+        except Exception as err:  # onnxruntime raises its own types for bad files
+            raise ModelError(f"{path / ONNX_FILE}: cannot be loaded ({str(err).splitlines()[0][:200]})") from None
+        crf = read_json(path / CRF_FILE)
+        try:
+            return cls(emissions, vocab, crf, config)
+        except (KeyError, TypeError, ValueError):
+            raise ModelError(f"{path / CRF_FILE}: malformed CRF scores") from None
 
     @property
     def labels(self) -> list[str]:
         return self.vocab.labels
 
-    def crf_parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        crf = self.model.get_layer("crf")
-        return crf.transitions.numpy(), crf.start.numpy(), crf.end.numpy()
-
-    def tag(self, sentences: Sequence[Sentence], with_entities: bool = True, max_tokens: int = 8192) -> list[Tagged]:
+    def tag(self, sentences: Sequence[Sentence], with_entities: bool = True) -> list[Tagged]:
         """Tag in length-sorted batches and return results in input order."""
-        transitions, start, end = self.crf_parameters()
         results: list[Tagged | None] = [None] * len(sentences)
-        for batch in sorted_batches([len(s) for s in sentences], max_tokens=max_tokens):
+        lengths = [len(s) for s in sentences]
+        for batch in sorted_batches(lengths, max_tokens=32 * self.batch_size, max_size=self.batch_size):
             chosen = [sentences[i] for i in batch]
-            inputs = encode_batch(chosen, self.vocab)
-            emissions = np.asarray(self._run(inputs), dtype=np.float32)
-            lengths = np.array([len(s) for s in chosen])
-            paths = viterbi_numpy(emissions, lengths, transitions, start, end)
-            probs = marginals_numpy(emissions, lengths, transitions, start, end) if with_entities else None
-            for row, (index, sentence, path) in enumerate(zip(batch, chosen, paths)):
-                tags = [self.vocab.labels[k] for k in path]
-                confidence = [] if probs is None else probs[row, np.arange(len(path)), path].tolist()
-                found = entities(tags, *_surface(sentence), confidence) if with_entities else []
-                results[index] = Tagged(sentence, tags, confidence, found)
+            for index, tagged in zip(batch, self._tag_batch(chosen, with_entities)):
+                results[index] = tagged
         return results  # type: ignore[return-value]
+
+    def _tag_batch(self, sentences: Sequence[Sentence], with_entities: bool) -> list[Tagged]:
+        emissions = np.asarray(self.emissions(encode_batch(sentences, self.vocab)), dtype=np.float32)
+        lengths = np.array([len(s) for s in sentences])
+        params = (self.transitions, self.start, self.end)
+        paths = viterbi_numpy(emissions, lengths, *params)
+        probs = marginals_numpy(emissions, lengths, *params) if with_entities else None
+        out = []
+        for row, (sentence, path) in enumerate(zip(sentences, paths)):
+            tags = [self.vocab.labels[k] for k in path]
+            confidence = [] if probs is None else probs[row, np.arange(len(path)), path].tolist()
+            found = entities(tags, *_surface(sentence), confidence) if with_entities else []
+            out.append(Tagged(sentence, tags, confidence, found))
+        return out
 
     def predict(self, text: str) -> list[Tagged]:
         """Split raw text into sentences and tokens (syntok) and tag them; offsets index `text`."""
@@ -109,20 +152,23 @@ class Tagger:
     def predict_tags(self, sentences: Iterable[Sentence]) -> list[list[str]]:
         return [t.tags for t in self.tag(list(sentences), with_entities=False)]
 
+    def tag_dataset(self, dataset, token_field: str = "tokens", batch_size: int = 256):
+        """Add `pred_tags` and `entities` columns to a Hugging Face `datasets.Dataset`."""
+
+        def add_columns(batch: dict) -> dict:
+            tagged = self.tag([Sentence(list(tokens)) for tokens in batch[token_field]])
+            return {"pred_tags": [t.tags for t in tagged],
+                    "entities": [[e.to_json() for e in t.entities] for t in tagged]}
+
+        return dataset.map(add_columns, batched=True, batch_size=batch_size)
+
 
 def _check_consistent(path: Path, model, vocab: Vocab) -> None:
     """Catch a vocab.json that does not belong to model.keras before it mislabels anything."""
-    expected = {
-        "crf": len(vocab.labels),
-        "word_embedding": len(vocab.words) + 2,
-    }
+    expected = {"crf": len(vocab.labels), "word_embedding": len(vocab.words) + 2}
+    sizes = {"crf": model.get_layer("crf").num_tags, "word_embedding": model.get_layer("word_embedding").input_dim}
     if vocab.glove_words:
         expected["glove_embedding"] = len(vocab.glove_words) + 2
-    sizes = {
-        "crf": model.get_layer("crf").num_tags,
-        "word_embedding": model.get_layer("word_embedding").input_dim,
-    }
-    if vocab.glove_words:
         try:
             sizes["glove_embedding"] = model.get_layer("glove_embedding").input_dim
         except ValueError:

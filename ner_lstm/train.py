@@ -10,14 +10,15 @@ import json
 import platform
 import shutil
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .batching import encode_batch, training_batches
-from .bundle import FORMAT_VERSION, read_json, save_bundle, write_dir_atomic, write_file_atomic, write_json
+from .batching import drop_singletons, encode_batch, training_batches
+from .bundle import FORMAT_VERSION, load_keras_model, read_json, save_bundle, write_dir_atomic, write_file_atomic, write_json
 from .corpus import Sentence
 from .errors import UsageError
 from .evaluate import score
@@ -34,6 +35,7 @@ class TrainOptions:
     batch_size: int = 32
     learning_rate: float = 0.002
     clipnorm: float = 5.0
+    word_dropout: float = 0.5
     seed: int = 42
     max_minutes: float | None = None
     resume: bool = False
@@ -65,6 +67,7 @@ def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions,
     import tensorflow as tf
 
     count = len(training_batches(sentences, options.batch_size, np.random.default_rng(0)))
+    singletons = _singleton_ids(sentences, vocab)
     epoch = [first_epoch]
 
     def generate():
@@ -72,6 +75,7 @@ def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions,
         epoch[0] += 1
         for indices in training_batches(sentences, options.batch_size, rng):
             batch = encode_batch([sentences[i] for i in indices], vocab, with_labels=True)
+            batch["word"] = drop_singletons(batch["word"], singletons, options.word_dropout, rng)
             labels = batch.pop("labels")
             yield batch, labels
 
@@ -81,6 +85,11 @@ def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions,
         spec["glove"] = tf.TensorSpec((None, None), tf.int32)
     data = tf.data.Dataset.from_generator(generate, output_signature=(spec, tf.TensorSpec((None, None), tf.int32)))
     return data.apply(tf.data.experimental.assert_cardinality(count)).prefetch(2)
+
+
+def _singleton_ids(sentences: Sequence[Sentence], vocab: Vocab) -> np.ndarray:
+    counts = Counter(vocab.word_id(token) for sentence in sentences for token in sentence.tokens)
+    return np.array(sorted(i for i, n in counts.items() if n == 1), dtype=np.int32)
 
 
 def _compile(model, options: TrainOptions) -> None:
@@ -184,10 +193,12 @@ class Trainer:
     # --- one epoch's end -----------------------------------------------------------------------
     def end_epoch(self, loss: float, dev: Sequence[Sentence], started: float) -> bool:
         """Score dev, log, keep the best model, checkpoint; return True when training should stop."""
+        from .bundle import crf_json
         from .tagger import Tagger
 
         if self.tagger is None:  # one Tagger for the run: its traced function is reused every epoch
-            self.tagger = Tagger(self.model, self.vocab)
+            self.tagger = Tagger.from_keras(self.model, self.vocab)
+        self.tagger.set_crf(crf_json(self.model))
         dev_scores = score([s.tags for s in dev], self.tagger.predict_tags(dev))
         seconds = time.monotonic() - started  # the epoch's wall time, scoring dev included
         state = self.state
@@ -247,6 +258,11 @@ class Trainer:
                 "minutes": round(s["elapsed"] / 60, 2), "model_dir": str(self.model_dir)}
 
     def finish(self) -> None:
+        """Export the selected model for the light runtime, then drop the checkpoint."""
+        from .runtime import export_onnx
+
+        if self.state["best_epoch"]:
+            export_onnx(load_keras_model(self.model_dir), self.model_dir)  # exactly the model that was saved
         shutil.rmtree(checkpoint_dir(self.model_dir), ignore_errors=True)
 
 

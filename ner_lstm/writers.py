@@ -1,6 +1,7 @@
-"""Output formats for tagged text: inline markup, JSON, CoNLL columns."""
+"""Output formats for tagged text: inline markup, JSON(L), CoNLL columns, and a self-contained HTML page."""
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Sequence
 
@@ -49,3 +50,89 @@ def conll(tagged: Sequence[Tagged]) -> str:
         ]
         blocks.append("\n".join(rows) + "\n")
     return "\n".join(blocks)
+
+
+# --- records of batch tagging (ner-lstm tag) ---------------------------------------------------------
+def _record_surface(record, tagged: Sequence[Tagged]) -> tuple[str, list[tuple[int, int]]]:
+    """The record's text and every token's offsets into it (tokens joined by spaces when no text)."""
+    if record.text is not None:
+        return record.text, [o for t in tagged for o in (t.sentence.offsets or [])]
+    tokens = [tok for t in tagged for tok in t.sentence.tokens]
+    offsets, position = [], 0
+    for token in tokens:
+        offsets.append((position, position + len(token)))
+        position += len(token) + 1
+    return " ".join(tokens), offsets
+
+
+def _record_entities(record, tagged: Sequence[Tagged]) -> list:
+    """Entities with offsets into the record's text (sentences of token records are joined by spaces)."""
+    if record.text is not None:
+        return [e for t in tagged for e in t.entities]
+    found, shift = [], 0
+    for item in tagged:
+        for e in item.entities:
+            found.append(type(e)(e.label, e.text, e.start + shift, e.end + shift, e.token_start, e.token_end, e.score))
+        shift += len(" ".join(item.sentence.tokens)) + 1
+    return found
+
+
+def record_jsonl(record, tagged: Sequence[Tagged]) -> str:
+    out = {"source": record.source, "id": record.id, **record.fields}
+    if record.text is not None:
+        out["text"] = record.text
+    out["tokens"] = [tok for t in tagged for tok in t.sentence.tokens]
+    out["tags"] = [tag for t in tagged for tag in t.tags]
+    if record.text is not None:
+        out["offsets"] = [list(o) for o in _record_surface(record, tagged)[1]]
+    gold = [t.sentence.tags for t in tagged]
+    if gold and all(g is not None for g in gold):
+        out["gold"] = [tag for g in gold for tag in g]
+    out["entities"] = [e.to_json() for e in _record_entities(record, tagged)]
+    return json.dumps(out, ensure_ascii=False) + "\n"
+
+
+def record_conll(record, tagged: Sequence[Tagged]) -> str:
+    return "".join(conll([t]) + "\n" for t in tagged)
+
+
+def record_inline(record, tagged: Sequence[Tagged]) -> str:
+    text, _ = _record_surface(record, tagged)
+    pieces, position = [], 0
+    for e in _record_entities(record, tagged):
+        pieces += [text[position : e.start], f"[{text[e.start : e.end]}]({e.label})"]
+        position = e.end
+    return "".join(pieces) + text[position:] + "\n"
+
+
+HTML_HEAD = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font: 16px/1.7 system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #222; }}
+p {{ margin: 0.3em 0; }} mark {{ padding: 0.1em 0.3em; border-radius: 0.3em; }}
+mark::after {{ content: attr(data-label); font-size: 0.65em; font-weight: bold; margin-left: 0.4em; opacity: 0.7; }}
+.PER {{ background: #fde2e4; }} .LOC {{ background: #d8f3dc; }} .ORG {{ background: #dbeafe; }}
+.MISC {{ background: #fef3c7; }} .other {{ background: #e9d5ff; }}
+</style></head><body>
+<h1>{title}</h1>
+"""
+KNOWN_CLASSES = {"PER", "LOC", "ORG", "MISC"}
+
+
+def record_html(record, tagged: Sequence[Tagged]) -> str:
+    text, _ = _record_surface(record, tagged)
+    pieces, position = [], 0
+    for e in _record_entities(record, tagged):
+        css = e.label if e.label in KNOWN_CLASSES else "other"
+        pieces += [html.escape(text[position : e.start]),
+                   f'<mark class="{css}" data-label="{html.escape(e.label)}" title="{e.label} {e.score:.2f}">'
+                   f"{html.escape(text[e.start : e.end])}</mark>"]
+        position = e.end
+    return "<p>" + "".join(pieces) + html.escape(text[position:]) + "</p>\n"
+
+
+def html_head(title: str) -> str:
+    return HTML_HEAD.format(title=html.escape(title))
+
+
+RECORD_WRITERS = {"jsonl": record_jsonl, "conll": record_conll, "inline": record_inline, "html": record_html}

@@ -6,7 +6,8 @@ import itertools
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from ner_lstm.crf import CRF, marginals_numpy, viterbi_numpy
+from ner_lstm.crf import CRF
+from ner_lstm.crf_numpy import marginals_numpy, viterbi_numpy
 
 
 def path_scores(emissions, length, transitions, start, end):

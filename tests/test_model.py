@@ -13,6 +13,7 @@ from ner_lstm.bundle import FORMAT_VERSION, save_bundle
 from ner_lstm.corpus import Sentence
 from ner_lstm.errors import ModelError
 from ner_lstm.model import ModelConfig, build_model
+from ner_lstm.runtime import export_onnx
 from ner_lstm.tagger import Tagger
 from ner_lstm.vocab import Vocab
 
@@ -53,9 +54,19 @@ def test_save_load_round_trip_gives_identical_predictions(small_model, tmp_path)
     model, vocab = small_model
     loaded = Tagger.load(bundle(tmp_path / "m", model, vocab))
     inputs = encode_batch(SENTENCES, vocab)
-    np.testing.assert_array_equal(np.asarray(loaded.model(inputs, training=False)),
-                                  np.asarray(model(inputs, training=False)))
-    assert loaded.predict_tags(SENTENCES) == Tagger(model, vocab).predict_tags(SENTENCES)
+    np.testing.assert_array_equal(loaded.emissions(inputs), np.asarray(model(inputs, training=False)))
+    assert loaded.predict_tags(SENTENCES) == Tagger.from_keras(model, vocab).predict_tags(SENTENCES)
+
+
+def test_onnx_export_matches_keras(small_model, tmp_path):
+    model, vocab = small_model
+    path = bundle(tmp_path / "m", model, vocab)
+    export_onnx(model, path)
+    onnx, keras_tagger = Tagger.load(path, backend="onnx"), Tagger.load(path, backend="keras")
+    inputs = encode_batch(SENTENCES, vocab)
+    np.testing.assert_allclose(onnx.emissions(inputs), keras_tagger.emissions(inputs), rtol=1e-4, atol=1e-4)
+    assert onnx.predict_tags(SENTENCES) == keras_tagger.predict_tags(SENTENCES)
+    assert type(Tagger.load(path).emissions).__name__ == "OnnxEmissions", "auto prefers the export"
 
 
 def test_model_file_with_lambda_layer_is_refused(small_model, tmp_path):

@@ -1,0 +1,93 @@
+"""Emission functions: the exported ONNX network run by onnxruntime (light, fast to start), or Keras.
+
+Both take the id arrays from `batching.encode_batch` and return emissions
+(batch, words, tags) as float32; CRF decoding happens in NumPy either way.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .bundle import write_file_atomic
+
+ONNX_FILE = "model.onnx"
+
+
+def input_spec(model) -> dict:
+    """TensorSpecs with every dimension unknown, so one graph serves all batch shapes."""
+    import tensorflow as tf
+
+    return {name: tf.TensorSpec([None] * len(t.shape), tf.int32, name=name) for name, t in model.input.items()}
+
+
+def export_onnx(model, directory: Path) -> None:
+    """Write the emissions network as `model.onnx` beside `model.keras` (atomically)."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning, module="keras.src.export")  # tf2onnx's np.object probe
+    # Keras exports only a model that has been called; one dummy batch does it.
+    model({name: np.ones((1, 1) if len(t.shape) == 2 else (1, 1, 1), np.int32) for name, t in model.input.items()})
+    write_file_atomic(
+        directory / ONNX_FILE,
+        lambda tmp: model.export(str(tmp), format="onnx", input_signature=[input_spec(model)], verbose=False),
+    )
+
+
+class OnnxEmissions:
+    """Runs `model.onnx` with onnxruntime on `threads` intra-op threads."""
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.names = [i.name for i in self.session.get_inputs()]
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        return self.session.run(None, {name: inputs[name] for name in self.names})[0]
+
+
+class KerasEmissions:
+    """Runs the Keras model through one traced function with unknown batch and length."""
+
+    def __init__(self, model) -> None:
+        import tensorflow as tf
+
+        self.model = model
+
+        @tf.function(input_signature=[input_spec(model)])
+        def run(inputs):
+            return model(inputs, training=False)
+
+        self._run = run
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(self._run(inputs), dtype=np.float32)
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow and initialise its devices with stderr silenced.
+
+    TensorFlow's C++ side prints INFO lines and a cuInit error on machines without
+    a GPU, whatever TF_CPP_MIN_LOG_LEVEL says; users should not see them.
+    """
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+            import keras  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
