@@ -1,0 +1,238 @@
+"""Bad input, broken models and interruptions through the real CLI: one clear line, the right exit code,
+no traceback, and no input file changed."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from typer.testing import CliRunner
+
+from conftest import SAMPLE
+from ner_lstm.cli import app
+from ner_lstm.corpus import read_conll
+from ner_lstm.errors import InputError
+from ner_lstm.tagging import read_records
+
+GOOD = "Major B-PER\nTom I-PER\nleft O\nLondon B-LOC\n"
+
+# name: (file bytes, exit code, the one-line message's fragment, or for accepted files the entity count)
+BAD_CORPORA = {
+    "empty": (b"", 2, "contains no sentences"),
+    "only_docstart": (b"-DOCSTART- -X- -X- O\n\n", 2, "contains no sentences"),
+    "too_few_columns": (b"Major B-PER\nTom\n", 2, ":2: expected at least 2 columns"),
+    "tag_PERSON": (b"Major PERSON\n", 2, ":1: tag 'PERSON' fits no scheme"),
+    "tag_B_PER": (b"Major B_PER\n", 2, ":1: tag 'B_PER' fits no scheme"),
+    "invalid_utf8": (b"Major B-PER\nM\xfcller I-PER\n", 2, ":2: not valid utf-8 at byte 1"),
+    "gzip": (gzip.compress(GOOD.encode()), 2, "is a gzip file"),
+    "binary": (b"\x7fELF\x00\x00\x01\x02", 2, "binary file"),
+    "iob1": (b"Major I-PER\nTom I-PER\nleft O\nLondon I-LOC\n", 0, 2),
+    "mixed_tabs_spaces": (b"Major\tNNP B-PER\nTom NNP\tI-PER\nleft O\n", 0, 1),
+    "crlf_bom": (b"\xef\xbb\xbfMajor B-PER\r\nTom I-PER\r\n", 0, 1),
+}
+
+
+def run(*args: str, input: str | None = None):
+    return CliRunner().invoke(app, list(args), input=input)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def assert_one_line_error(result, code: int, fragment: str) -> None:
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("ner-lstm: error: ") and fragment in lines[0], lines[0]
+    assert "Traceback" not in result.output + result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CORPORA))
+def test_evaluate_on_each_corpus(trained_model, tmp_path, name):
+    content, code, fragment = BAD_CORPORA[name]
+    path = tmp_path / f"{name}.txt"
+    path.write_bytes(content)
+    before = digest(path)
+    result = run("evaluate", "--model", str(trained_model), str(path), "--json")
+    if code == 0:
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["support"] == fragment, "every entity read (IOB1 converted)"
+    else:
+        assert_one_line_error(result, code, fragment)
+        assert str(path) in result.stderr
+    assert digest(path) == before
+
+
+@pytest.mark.parametrize("name", ["too_few_columns", "tag_B_PER", "gzip", "empty"])
+def test_train_on_bad_corpus_writes_nothing(tmp_path, name):
+    content, code, fragment = BAD_CORPORA[name]
+    path = tmp_path / "train.txt"
+    path.write_bytes(content)
+    result = run("train", "--train", str(path), "--model", str(tmp_path / "m"))
+    assert_one_line_error(result, code, fragment)
+    assert not (tmp_path / "m").exists()
+
+
+def test_invalid_utf8_reads_with_explicit_encoding(trained_model, tmp_path):
+    path = tmp_path / "latin.txt"
+    path.write_bytes("Major B-PER\nMüller I-PER\n".encode("latin-1"))
+    result = run("evaluate", "--model", str(trained_model), str(path), "--encoding", "latin-1", "--json")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["evaluate", "{missing}"], "no such file"),
+    (["evaluate", "{dir}"], "is a directory"),
+    (["tag", "{missing}"], "no such file"),
+    (["tag", "{dir}/*.nothing"], "matches no files"),
+])
+def test_missing_inputs(trained_model, tmp_path, args, fragment):
+    filled = [a.format(missing=tmp_path / "missing.txt", dir=tmp_path) for a in args]
+    result = run(filled[0], "--model", str(trained_model), *filled[1:])
+    assert_one_line_error(result, 2, fragment)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t\n"])
+def test_empty_predict_text(trained_model, text):
+    assert_one_line_error(run("predict", "--model", str(trained_model), text), 2, "nothing to tag")
+
+
+def test_long_sentence_and_long_token_are_tagged_whole(trained_model, tmp_path):
+    tokens = ["London"] * 10_000
+    path = tmp_path / "long.jsonl"
+    path.write_text(json.dumps({"tokens": tokens}) + "\n" + json.dumps({"tokens": ["x" * 5000, "Tom"]}) + "\n")
+    result = run("tag", "--model", str(trained_model), str(path))
+    assert result.exit_code == 0, result.output
+    first, second = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(first["tags"]) == 10_000
+    assert len(second["tokens"][0]) == 5000 and len(second["tags"]) == 2
+
+
+def test_emoji_and_combining_characters_keep_offsets(trained_model):
+    text = "Zoë 😀 met Jose\u0301 Marti\u0301 in Köln 🇩🇪 and Major Tom."
+    result = run("predict", "--model", str(trained_model), "--format", "json", text)
+    record = json.loads(result.stdout)
+    for sentence in record["sentences"]:
+        for token, (start, end) in zip(sentence["tokens"], sentence["offsets"]):
+            assert text[start:end] == token
+    for entity in record["entities"]:
+        assert text[entity["start"]:entity["end"]] == entity["text"]
+
+
+# --- models ----------------------------------------------------------------------------------------
+def broken_copy(trained_model: Path, tmp_path: Path, damage) -> Path:
+    copy = tmp_path / "model"
+    shutil.copytree(trained_model, copy)
+    damage(copy)
+    return copy
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    (lambda m: (m / "config.json").unlink(), "incomplete model directory (missing config.json)"),
+    (lambda m: (m / "model.keras").write_bytes(b"PK\x03\x04 truncated"), "model.keras: cannot be loaded"),
+    (lambda m: (m / "model.onnx").write_bytes(b"garbage"), "model.onnx: cannot be loaded"),
+    (lambda m: (m / "vocab.json").write_text('{"words": [}'), "vocab.json: unreadable or not valid JSON"),
+    (lambda m: (m / "crf.json").write_text('{"transitions": [[1]], "start": [0], "end": [0]}'), "do not match"),
+    (lambda m: (m / "config.json").write_text(json.dumps({"format_version": 0})), "model format version 0"),
+])
+def test_damaged_models(trained_model, tmp_path, damage, fragment):
+    model = broken_copy(trained_model, tmp_path, damage)
+    backend = "keras" if "model.keras" in fragment else "auto"
+    result = run("predict", "--model", str(model), "--backend", backend, "Major Tom")
+    assert_one_line_error(result, 2, fragment)
+
+
+def test_half_written_model_directory(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    assert_one_line_error(run("info", "--model", str(model)), 2, "incomplete model directory")
+
+
+# --- properties ------------------------------------------------------------------------------------
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=400) | st.text(max_size=400).map(lambda t: t.encode("utf-8")))
+def test_conll_reader_accepts_or_explains(tmp_path_factory, content):
+    path = tmp_path_factory.mktemp("prop") / "any.txt"
+    path.write_bytes(content)
+    try:
+        sentences = read_conll(path)
+    except InputError as err:
+        assert str(err).startswith(str(path)) and "\n" not in str(err)
+    else:
+        assert all(len(s.tokens) == len(s.tags) > 0 for s in sentences)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300), st.sampled_from(["text", "conll", "jsonl"]))
+def test_tag_readers_accept_or_explain(tmp_path_factory, text, input_format):
+    path = tmp_path_factory.mktemp("prop") / "any"
+    path.write_text(text, encoding="utf-8")
+    try:
+        records = list(read_records(str(path), input_format, "utf-8", announce=False))
+    except InputError as err:
+        assert str(err).startswith(str(path)) and "\n" not in str(err)
+    else:
+        for record in records:
+            for sentence in record.sentences:
+                if sentence.offsets:
+                    for token, (start, end) in zip(sentence.tokens, sentence.offsets):
+                        assert sentence.text[start:end] == token
+
+
+# --- interruptions ---------------------------------------------------------------------------------
+def start_training(model: Path, *extra: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "ner_lstm", "train", "--train", str(SAMPLE / "train.txt"),
+               "--dev", str(SAMPLE / "dev.txt"), "--model", str(model), "--embeddings", "none", "--seed", "5", *extra]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path: Path, process: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.2)
+
+
+def test_sigkill_then_resume(tmp_path):
+    model = tmp_path / "m"
+    checkpoint = tmp_path / ".m.checkpoint" / "state.json"
+    process = start_training(model, "--epochs", "40", "--patience", "40")
+    wait_for(checkpoint, process)
+    time.sleep(1.5)  # somewhere inside a later epoch, perhaps mid-save
+    process.kill()
+    process.wait()
+    assert (model / "model.keras").is_file() and (model / "config.json").is_file(), "the model directory is complete"
+    assert run("info", "--model", str(model)).exit_code == 0
+    state = json.loads(checkpoint.read_text())["state"]
+    result = subprocess.run([sys.executable, "-m", "ner_lstm", "train", "--train", str(SAMPLE / "train.txt"),
+                             "--dev", str(SAMPLE / "dev.txt"), "--model", str(model), "--resume",
+                             "--epochs", str(state["epoch"] + 2), "--patience", "40"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    log = [json.loads(line) for line in (model / "training.jsonl").read_text().splitlines()]
+    assert [entry["epoch"] for entry in log] == list(range(1, state["epoch"] + 3))
+    assert (model / "model.onnx").is_file() and not checkpoint.exists()
+
+
+def test_ctrl_c_keeps_the_best_model(tmp_path):
+    model = tmp_path / "m"
+    process = start_training(model, "--epochs", "40", "--patience", "40")
+    wait_for(tmp_path / ".m.checkpoint" / "state.json", process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted: the best model so far" in stderr and str(model) in stderr and "--resume" in stderr
+    assert "Traceback" not in stderr
+    assert run("info", "--model", str(model)).exit_code == 0

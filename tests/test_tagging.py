@@ -1,0 +1,158 @@
+"""`ner-lstm tag`: every input and output format, stdin/stdout, directories, order, resume, safety."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import write
+from ner_lstm.cli import app
+from ner_lstm.corpus import read_conll
+from ner_lstm.tagger import Tagger
+from ner_lstm.tagging import plan_outputs, sniff_format
+
+TEXT = "Major Tom left London.\n\nAda Lovelace works for NASA in Paris. She likes it.\n"
+
+
+def run(*args: str, input: str | None = None):
+    return CliRunner().invoke(app, list(args), input=input)
+
+
+def tag(model: Path, *args: str, input: str | None = None):
+    result = run("tag", "--model", str(model), *args, input=input)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_text_to_jsonl_keeps_order_and_offsets(trained_model, tmp_path):
+    path = write(tmp_path / "notes.txt", TEXT)
+    result = tag(trained_model, str(path))
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in records] == [1, 3], "one record per non-empty line, in order"
+    assert records[1]["tokens"][:2] == ["Ada", "Lovelace"] and len(records[1]["tags"]) == len(records[1]["tokens"])
+    for record in records:
+        for entity in record["entities"]:
+            assert record["text"][entity["start"]:entity["end"]] == entity["text"]
+    assert "reading as text" in result.stderr
+
+
+def test_conll_input_keeps_gold_and_writes_conll(trained_model, sample, tmp_path):
+    out = tmp_path / "tagged.conll"
+    tag(trained_model, str(sample / "test.txt"), "-o", str(out), "--output-format", "conll")
+    blocks = out.read_text().strip().split("\n\n")
+    gold = read_conll(sample / "test.txt")
+    assert len(blocks) == len(gold)
+    first = [line.split("\t") for line in blocks[0].splitlines()]
+    assert [row[0] for row in first] == gold[0].tokens
+    assert [row[1] for row in first] == gold[0].tags, "the gold column is kept beside the prediction"
+
+
+def test_jsonl_input_passes_fields_through(trained_model, tmp_path):
+    lines = [{"id": "a", "text": "Major Tom left London.", "meta": {"k": 1}},
+             {"id": "b", "tokens": ["Grace", "Hopper", "visited", "Oslo"]}]
+    path = write(tmp_path / "in.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
+    records = [json.loads(x) for x in tag(trained_model, str(path)).stdout.splitlines()]
+    assert [r["id"] for r in records] == ["a", "b"]
+    assert records[0]["meta"] == {"k": 1}
+    assert records[1]["tokens"] == ["Grace", "Hopper", "visited", "Oslo"]
+
+
+def test_bad_jsonl_line_is_named(trained_model, tmp_path):
+    path = write(tmp_path / "in.jsonl", '{"text": "fine"}\n{"text": broken\n')
+    result = run("tag", "--model", str(trained_model), str(path))
+    assert result.exit_code == 2
+    assert f"{path}:2: not valid JSON" in result.stderr and "Traceback" not in result.output
+
+
+def test_stdin_to_stdout_inline(trained_model):
+    result = tag(trained_model, "-", "--input-format", "text", "--output-format", "inline", input=TEXT)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].replace("[", "").replace("]", "").startswith("Major Tom")
+    assert "[Major Tom](PER)" in lines[0]
+
+
+def test_html_is_a_whole_page(trained_model, tmp_path):
+    out = tmp_path / "page.html"
+    tag(trained_model, str(write(tmp_path / "a.txt", "Major Tom <b>left</b> London.\n")), "-o", str(out),
+        "--output-format", "html")
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "&lt;b&gt;" in page, "input text is escaped"
+    assert '<mark class="PER"' in page
+
+
+def test_directory_input_gives_one_output_each(trained_model, tmp_path):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    write(folder / "a.txt", "Major Tom left London.\n")
+    write(folder / "sub" / "b.txt", "Ada Lovelace visited Paris.\n")
+    tag(trained_model, str(folder), "-o", str(tmp_path / "out"))
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jsonl", "b.jsonl"]
+
+
+def test_several_inputs_need_a_directory(trained_model, tmp_path):
+    a, b = write(tmp_path / "a.txt", "x\n"), write(tmp_path / "b.txt", "y\n")
+    result = run("tag", "--model", str(trained_model), str(a), str(b))
+    assert result.exit_code == 2 and "-o DIR" in result.stderr
+
+
+def test_refuses_to_overwrite_an_input(trained_model, tmp_path):
+    path = write(tmp_path / "a.jsonl", '{"text": "Major Tom"}\n')
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = run("tag", "--model", str(trained_model), str(path), "-o", str(path))
+    assert result.exit_code == 2 and "refusing to overwrite" in result.stderr
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    with pytest.raises(Exception, match="is an input"):
+        plan_outputs([str(path)], tmp_path, "jsonl")
+
+
+def test_resume_skips_complete_outputs_and_redoes_the_rest(trained_model, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        write(folder / f"{name}.txt", f"Major Tom left London {name}.\n")
+    out = tmp_path / "out"
+    tag(trained_model, str(folder), "-o", str(out))
+    complete = (out / "a.jsonl").read_text()
+    (out / "a.jsonl").write_text("KEEP\n")  # a complete output from an earlier run
+    (out / "b.jsonl").unlink()  # the run was killed before b was renamed into place
+    write(out / ".b.jsonl.x1.tmp", '{"half": ')  # its half-written temporary
+    result = tag(trained_model, str(folder), "-o", str(out), "--resume")
+    assert (out / "a.jsonl").read_text() == "KEEP\n"
+    assert json.loads((out / "b.jsonl").read_text())["tokens"][:2] == ["Major", "Tom"]
+    assert (out / "c.jsonl").read_text().count("\n") == 1
+    assert "skipped 2" in result.stderr
+    assert complete.count("\n") == 1
+
+
+def test_auto_format_sniffing():
+    assert sniff_format("x.jsonl", []) == "jsonl"
+    assert sniff_format("x.txt", ["EU NNP B-ORG", "rejects VBZ O"]) == "conll"
+    assert sniff_format("x.txt", ["-DOCSTART- -X- -X- O"]) == "conll"
+    assert sniff_format("x.txt", ["The EU rejects German calls ."]) == "text"
+    assert sniff_format("notes", ['{"text": "hi"}']) == "jsonl"
+
+
+def test_dataset_tagging_from_python(trained_model):
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.Dataset.from_dict({"tokens": [["Major", "Tom", "left"], ["Oslo", "is", "cold"]], "n": [1, 2]})
+    tagged = Tagger.load(trained_model).tag_dataset(ds)
+    assert tagged.column_names == ["tokens", "n", "pred_tags", "entities"]
+    assert tagged[0]["pred_tags"][:2] == ["B-PER", "I-PER"]
+
+
+CONLL = Path(os.environ.get("NER_LSTM_CONLL", Path(__file__).resolve().parents[2] / "shared/data/conll2003"))
+
+
+@pytest.mark.skipif(not (CONLL / "test.txt").is_file(), reason="CoNLL-2003 not found (set NER_LSTM_CONLL)")
+def test_onnx_and_keras_give_identical_tags_on_conll_test(trained_model):
+    sentences = read_conll(CONLL / "test.txt")
+    onnx = Tagger.load(trained_model, backend="onnx").predict_tags(sentences)
+    keras_tags = Tagger.load(trained_model, backend="keras").predict_tags(sentences)
+    assert len(onnx) == 3453
+    assert onnx == keras_tags
