@@ -26,10 +26,22 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
-bench: bench-accuracy
+SPACY  := benchmarks/.venv-spacy
+
+bench: bench-accuracy bench-speed
 
 bench-accuracy: setup
 	$(BIN)/python benchmarks/accuracy.py --data $(DATA) --seeds $(SEEDS)
+
+# Needs a trained model: MODEL=models/conll2003 (make run DATA=... writes it).
+bench-speed: setup $(SPACY)/.installed
+	@test -f $(MODEL)/model.onnx || { echo "make bench-speed: no trained model in $(MODEL); run 'make run DATA=$(DATA)' first or pass MODEL=dir" >&2; exit 2; }
+	$(BIN)/python benchmarks/throughput.py --data $(DATA) --model $(MODEL)
+
+$(SPACY)/.installed:
+	test -x $(SPACY)/bin/python || $(PYTHON) -m venv $(SPACY)
+	$(SPACY)/bin/python -m pip install --quiet 'spacy>=3.8,<3.9'
+	touch $@
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

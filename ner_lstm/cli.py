@@ -181,6 +181,7 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
     tag_column: TagColumn = -1,
     encoding: Encoding = "utf-8",
+    backend: BackendOption = Backend.auto,
 ) -> None:
     """Score a model on labelled data: entity-level precision, recall and F1, overall and per type."""
     from .evaluate import format_report, score
@@ -197,7 +198,7 @@ def evaluate(
         sentences = sentences_from_dataset(splits[split], name=f"{dataset}[{split}]")
     else:
         sentences = _read(data, tag_column, encoding)
-    tagger = Tagger.load(model)
+    tagger = Tagger.load(model, backend.value)
     unseen = tagger.vocab.unseen_labels(sentences)
     if unseen:
         typer.echo(f"ner-lstm: warning: labels the model never saw in training (always missed): "

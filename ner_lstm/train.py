@@ -35,6 +35,8 @@ class TrainOptions:
     batch_size: int = 32
     learning_rate: float = 0.002
     clipnorm: float = 5.0
+    lr_decay: float = 0.05
+    ema_momentum: float = 0.99
     word_dropout: float = 0.5
     seed: int = 42
     max_minutes: float | None = None
@@ -66,7 +68,7 @@ def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions,
     """A tf.data pipeline; each pass (epoch) reshuffles with a seed derived from its epoch number."""
     import tensorflow as tf
 
-    count = len(training_batches(sentences, options.batch_size, np.random.default_rng(0)))
+    count = steps_per_epoch(sentences, options.batch_size)
     singletons = _singleton_ids(sentences, vocab)
     epoch = [first_epoch]
 
@@ -92,13 +94,23 @@ def _singleton_ids(sentences: Sequence[Sentence], vocab: Vocab) -> np.ndarray:
     return np.array(sorted(i for i, n in counts.items() if n == 1), dtype=np.int32)
 
 
-def _compile(model, options: TrainOptions) -> None:
+def _compile(model, options: TrainOptions, steps_per_epoch: int) -> None:
+    """Adam with inverse-time decay per epoch and clipping; the weights at each epoch's end are an
+    exponential moving average of the last few hundred steps (what dev is scored and saved with)."""
     import keras
 
     from .crf import CRFLoss
 
-    optimizer = keras.optimizers.Adam(learning_rate=options.learning_rate, clipnorm=options.clipnorm)
+    schedule = keras.optimizers.schedules.InverseTimeDecay(
+        options.learning_rate, decay_steps=steps_per_epoch, decay_rate=options.lr_decay)
+    optimizer = keras.optimizers.Adam(
+        learning_rate=schedule, clipnorm=options.clipnorm, use_ema=options.ema_momentum > 0,
+        ema_momentum=options.ema_momentum or 0.99, ema_overwrite_frequency=steps_per_epoch)
     model.compile(optimizer=optimizer, loss=CRFLoss(model.get_layer("crf")))
+
+
+def steps_per_epoch(sentences: Sequence[Sentence], batch_size: int) -> int:
+    return len(training_batches(sentences, batch_size, np.random.default_rng(0)))
 
 
 def plot_history(history: list[dict], path: Path) -> None:
@@ -143,6 +155,7 @@ class Trainer:
 
     # --- setting up --------------------------------------------------------------------------
     def prepare(self, train: Sequence[Sentence], glove_words: Sequence[str], vectors: np.ndarray | None) -> None:
+        """Build the vocabulary and a fresh model for `train`."""
         import keras
 
         keras.utils.set_random_seed(self.options.seed)
@@ -151,9 +164,9 @@ class Trainer:
         if vectors is not None:
             load_pretrained(self.model, vectors)
         self.serving = build_model(self.options.model, self.vocab)
-        _compile(self.model, self.options)
+        _compile(self.model, self.options, steps_per_epoch(train, self.options.batch_size))
 
-    def restore(self) -> None:
+    def restore(self, train: Sequence[Sentence]) -> None:
         """Rebuild the model from the checkpoint and load weights, optimizer state and counters."""
         import keras
 
@@ -167,7 +180,7 @@ class Trainer:
         self.vocab = Vocab.from_json(read_json(ckpt / "vocab.json"))
         self.model = build_model(self.options.model, self.vocab)
         self.serving = build_model(self.options.model, self.vocab)
-        _compile(self.model, self.options)
+        _compile(self.model, self.options, steps_per_epoch(train, self.options.batch_size))
         self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(ckpt / STATE_WEIGHTS)
 
@@ -300,7 +313,7 @@ def train_model(
     check_target(model_dir, options.resume, options.overwrite)
     trainer = Trainer(model_dir, options, data_info)
     if options.resume:
-        trainer.restore()
+        trainer.restore(train)
     elif options.model.embeddings == "glove":
         trainer.prepare(train, glove_words(), glove_matrix())
     else:

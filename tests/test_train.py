@@ -35,7 +35,7 @@ def test_resume_restores_weights_optimizer_and_counters(corpus, tmp_path):
     weights = first.model.get_weights()
 
     second = trainer(model_dir, epochs=3, resume=True)
-    second.restore()
+    second.restore(train)
     assert int(second.model.optimizer.iterations.numpy()) == int(first.model.optimizer.iterations.numpy()) > 0
     for restored, saved in zip(second.model.get_weights(), weights):
         np.testing.assert_array_equal(restored, saved)
