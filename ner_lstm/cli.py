@@ -123,7 +123,7 @@ def train(
     revision: Annotated[Optional[str], typer.Option(help="Dataset revision (hub default: refs/convert/parquet).")] = None,
     model: ModelOption = DEFAULT_MODEL,
     epochs: Annotated[int, typer.Option(min=1, help="Most epochs to train.")] = 30,
-    patience: Annotated[int, typer.Option(min=1, help="Stop after this many epochs without a better dev F1.")] = 6,
+    patience: Annotated[int, typer.Option(min=1, help="Stop after this many epochs without a better dev F1.")] = 8,
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 32,
     learning_rate: Annotated[float, typer.Option(min=0.0, help="Adam learning rate.")] = 0.002,
     seed: Annotated[int, typer.Option(help="Random seed, for reproducible runs.")] = 42,
@@ -136,10 +136,11 @@ def train(
 ) -> None:
     """Train a model and save the best epoch (by dev entity F1) as a model directory."""
     from .runtime import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from .train import TrainOptions, check_target, describe_data, split_dev, train_model
 
     check_target(model, resume, overwrite)  # before reading any data: fail fast
-    import_tensorflow_quietly()
     options = TrainOptions(epochs=epochs, patience=patience, batch_size=batch_size, learning_rate=learning_rate,
                            seed=seed, max_minutes=max_minutes, resume=resume, overwrite=overwrite,
                            verbose=1 if sys.stdout.isatty() else 2)
@@ -212,26 +213,23 @@ def evaluate(
 def predict(
     text: Annotated[str, typer.Argument(help="Text to tag; '-' reads standard input.")],
     model: ModelOption = DEFAULT_MODEL,
-    output_format: Annotated[PredictFormat, typer.Option("--format", "-f", help="inline, json or conll.")] = PredictFormat.inline,
+    output_format: Annotated[PredictFormat, typer.Option("--format", "-f", help="inline, json (one object, as a line of 'tag' output) or conll.")] = PredictFormat.inline,
     backend: BackendOption = Backend.auto,
     workers: WorkersOption = None,
 ) -> None:
     """Tag raw text: split into sentences and tokens, then print entities with their offsets."""
-    from . import writers
     from .tagger import Tagger
+    from .tagging import Record
+    from .writers import RECORD_WRITERS
 
     if text == "-":
         text = sys.stdin.read()
     if not text.strip():
         raise InputError("nothing to tag: the text is empty")
     tagger = Tagger.load(model, backend.value, workers)
-    tagged = tagger.predict(text)
-    if output_format is PredictFormat.inline:
-        typer.echo(writers.inline(text, tagged))
-    elif output_format is PredictFormat.json:
-        typer.echo(writers.text_record(text, tagged))
-    else:
-        typer.echo(writers.conll(tagged), nl=False)
+    record = Record(source="text", id=1, sentences=[], text=text)
+    writer = RECORD_WRITERS["jsonl" if output_format is PredictFormat.json else output_format.value]
+    typer.echo(writer(record, tagger.predict(text)), nl=False)
 
 
 @app.command()

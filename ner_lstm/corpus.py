@@ -157,6 +157,21 @@ def to_iob2(tags: Sequence[str], scheme: str) -> list[str]:
     return list(tags)
 
 
+def iob2_to_bioes(tags: Sequence[str]) -> list[str]:
+    """IOB2 to BIOES: single-token entities become S-, last tokens of longer ones E-."""
+    out = []
+    for i, tag in enumerate(tags):
+        following = tags[i + 1] if i + 1 < len(tags) else "O"
+        ends = following != "I-" + tag[2:]
+        if tag.startswith("B-"):
+            out.append(("S-" if ends else "B-") + tag[2:])
+        elif tag.startswith("I-"):
+            out.append(("E-" if ends else "I-") + tag[2:])
+        else:
+            out.append(tag)
+    return out
+
+
 def convert_corpus(sentences: list[Sentence]) -> str:
     """Detect the corpus's scheme and rewrite its tags in IOB2 in place; return the scheme found."""
     scheme = detect_scheme(s.tags for s in sentences if s.tags)

@@ -53,6 +53,5 @@ def marginals_numpy(
         inner = _logsumexp(transitions[None] + (emissions[:, t + 1] + beta[:, t + 1])[:, None, :], axis=2)
         beta[:, t] = np.where((t < last)[:, None], inner, beta[:, t])
     log_z = _logsumexp(alpha[rows, last] + end[None, :], axis=1)
-    probs = np.exp(alpha + beta - log_z[:, None, None])
-    probs[np.arange(steps)[None, :] >= lengths[:, None]] = 0.0
-    return probs
+    padding = np.arange(steps)[None, :, None] >= lengths[:, None, None]
+    return np.exp(np.where(padding, -np.inf, alpha + beta - log_z[:, None, None]))

@@ -116,7 +116,8 @@ class Tagger:
 
     @property
     def labels(self) -> list[str]:
-        return self.vocab.labels
+        """The IOB2 tags this model can predict."""
+        return sorted(set(self.vocab.tags_of(range(len(self.vocab.labels)))), key=lambda t: (t != "O", t[2:], t))
 
     def tag(self, sentences: Sequence[Sentence], with_entities: bool = True) -> list[Tagged]:
         """Tag in length-sorted batches and return results in input order."""
@@ -136,7 +137,7 @@ class Tagger:
         probs = marginals_numpy(emissions, lengths, *params) if with_entities else None
         out = []
         for row, (sentence, path) in enumerate(zip(sentences, paths)):
-            tags = [self.vocab.labels[k] for k in path]
+            tags = self.vocab.tags_of(path)
             confidence = [] if probs is None else probs[row, np.arange(len(path)), path].tolist()
             found = entities(tags, *_surface(sentence), confidence) if with_entities else []
             out.append(Tagged(sentence, tags, confidence, found))

@@ -31,7 +31,7 @@ STATE_WEIGHTS = "state.weights.h5"
 @dataclass
 class TrainOptions:
     epochs: int = 30
-    patience: int = 6
+    patience: int = 8
     batch_size: int = 32
     learning_rate: float = 0.002
     clipnorm: float = 5.0
@@ -103,9 +103,12 @@ def _compile(model, options: TrainOptions, steps_per_epoch: int) -> None:
 
     schedule = keras.optimizers.schedules.InverseTimeDecay(
         options.learning_rate, decay_steps=steps_per_epoch, decay_rate=options.lr_decay)
+    # On a small corpus the average must not reach back past the epoch's first quarter, or it would
+    # stay close to the random initial weights for many epochs.
+    momentum = max(0.0, min(options.ema_momentum, 1 - 4 / steps_per_epoch))
     optimizer = keras.optimizers.Adam(
-        learning_rate=schedule, clipnorm=options.clipnorm, use_ema=options.ema_momentum > 0,
-        ema_momentum=options.ema_momentum or 0.99, ema_overwrite_frequency=steps_per_epoch)
+        learning_rate=schedule, clipnorm=options.clipnorm, use_ema=momentum > 0,
+        ema_momentum=momentum or 0.99, ema_overwrite_frequency=steps_per_epoch)
     model.compile(optimizer=optimizer, loss=CRFLoss(model.get_layer("crf")))
 
 
@@ -188,7 +191,7 @@ class Trainer:
     def config_json(self) -> dict:
         options = {k: v for k, v in asdict(self.options).items() if k not in {"model", "resume", "overwrite", "verbose"}}
         return {"format_version": FORMAT_VERSION, "model": self.options.model.to_json(), "training": options,
-                "tag_scheme": "IOB2", "labels": self.vocab.labels, "data": self.data_info, "versions": _versions()}
+                "tag_scheme": "IOB2", "model_tag_scheme": "BIOES", "labels": self.vocab.labels, "data": self.data_info, "versions": _versions()}
 
     def save_best(self, metrics: dict) -> None:
         self.serving.set_weights(self.model.get_weights())  # an uncompiled twin: no optimizer state in the file

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .corpus import Sentence
+from .corpus import Sentence, iob2_to_bioes, to_iob2
 
 PAD, UNK = 0, 1
 _DIGITS = re.compile(r"\d")
@@ -49,7 +49,7 @@ class Vocab:
 
     words: list[str]
     chars: list[str]
-    labels: list[str]
+    labels: list[str]  # BIOES, the scheme the model is trained on; tags in and out are IOB2
     glove_words: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -70,7 +70,7 @@ class Vocab:
             for token in sentence.tokens:
                 words[normalise(token)] += 1
                 chars.update(token)
-            labels.update(sentence.tags or ())
+            labels.update(iob2_to_bioes(sentence.tags or ()))
         labels.discard("O")
         ordered_labels = ["O"] + sorted(labels, key=lambda t: (t[2:], t[0]))
         return cls(
@@ -94,11 +94,17 @@ class Vocab:
         return [self.char_index.get(c, UNK) for c in word]
 
     def label_ids(self, tags: Sequence[str]) -> list[int]:
-        return [self.label_index[t] for t in tags]
+        """IOB2 tags to the model's label ids (the model is trained on BIOES, which marks entity ends)."""
+        return [self.label_index[t] for t in iob2_to_bioes(tags)]
+
+    def tags_of(self, ids: Iterable[int]) -> list[str]:
+        """Label ids to IOB2 tags."""
+        return to_iob2([self.labels[i] for i in ids], "BIOES")
 
     def unseen_labels(self, sentences: Iterable[Sentence]) -> set[str]:
-        """Labels in `sentences` this vocabulary never saw (the model can never predict them)."""
-        return {t for s in sentences for t in (s.tags or ()) if t not in self.label_index}
+        """IOB2 tags in `sentences` this model can never predict (their type was not in training)."""
+        known = set(to_iob2(self.labels, "BIOES"))
+        return {t for s in sentences for t in (s.tags or ()) if t not in known}
 
     def to_json(self) -> dict:
         return {"words": self.words, "chars": self.chars, "labels": self.labels, "glove_words": self.glove_words}

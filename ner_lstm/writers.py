@@ -1,4 +1,7 @@
-"""Output formats for tagged text: inline markup, JSON(L), CoNLL columns, and a self-contained HTML page."""
+"""Output formats for tagged records: JSON lines, CoNLL columns, inline markup, a self-contained HTML page.
+
+`predict` and `tag` share them: a text given to `predict` is one record.
+"""
 from __future__ import annotations
 
 import html
@@ -8,51 +11,6 @@ from collections.abc import Sequence
 from .tagger import Tagged
 
 
-def inline(text: str, tagged: Sequence[Tagged]) -> str:
-    """The input text with each entity written as `[text](LABEL)`."""
-    pieces, position = [], 0
-    for entity in (e for t in tagged for e in t.entities):
-        pieces.append(text[position : entity.start])
-        pieces.append(f"[{text[entity.start : entity.end]}]({entity.label})")
-        position = entity.end
-    pieces.append(text[position:])
-    return "".join(pieces)
-
-
-def sentence_record(tagged: Tagged) -> dict:
-    """One sentence as a JSON-ready dict: tokens, offsets, tags and entities."""
-    sentence = tagged.sentence
-    record = {"tokens": sentence.tokens, "tags": tagged.tags, "entities": [e.to_json() for e in tagged.entities]}
-    if sentence.offsets is not None:
-        record["offsets"] = [list(o) for o in sentence.offsets]
-    if sentence.tags is not None:
-        record["gold"] = sentence.tags
-    return record
-
-
-def text_record(text: str, tagged: Sequence[Tagged]) -> str:
-    """A whole text as one JSON object; entity offsets index `text`."""
-    return json.dumps(
-        {"text": text, "entities": [e.to_json() for t in tagged for e in t.entities],
-         "sentences": [sentence_record(t) for t in tagged]},
-        ensure_ascii=False,
-    )
-
-
-def conll(tagged: Sequence[Tagged]) -> str:
-    """Token and predicted tag per line (gold tag between them when known), blank line between sentences."""
-    blocks = []
-    for item in tagged:
-        gold = item.sentence.tags
-        rows = [
-            f"{token}\t{gold[i]}\t{tag}" if gold is not None else f"{token}\t{tag}"
-            for i, (token, tag) in enumerate(zip(item.sentence.tokens, item.tags))
-        ]
-        blocks.append("\n".join(rows) + "\n")
-    return "\n".join(blocks)
-
-
-# --- records of batch tagging (ner-lstm tag) ---------------------------------------------------------
 def _record_surface(record, tagged: Sequence[Tagged]) -> tuple[str, list[tuple[int, int]]]:
     """The record's text and every token's offsets into it (tokens joined by spaces when no text)."""
     if record.text is not None:
@@ -78,6 +36,7 @@ def _record_entities(record, tagged: Sequence[Tagged]) -> list:
 
 
 def record_jsonl(record, tagged: Sequence[Tagged]) -> str:
+    """One JSON object: source, id, passed-through fields, text, tokens, tags, offsets, gold, entities."""
     out = {"source": record.source, "id": record.id, **record.fields}
     if record.text is not None:
         out["text"] = record.text
@@ -93,10 +52,18 @@ def record_jsonl(record, tagged: Sequence[Tagged]) -> str:
 
 
 def record_conll(record, tagged: Sequence[Tagged]) -> str:
-    return "".join(conll([t]) + "\n" for t in tagged)
+    """Token and predicted tag per line (gold tag between them when known), blank line after each sentence."""
+    blocks = []
+    for item in tagged:
+        gold = item.sentence.tags
+        rows = [f"{token}\t{gold[i]}\t{tag}" if gold is not None else f"{token}\t{tag}"
+                for i, (token, tag) in enumerate(zip(item.sentence.tokens, item.tags))]
+        blocks.append("\n".join(rows) + "\n\n")
+    return "".join(blocks)
 
 
 def record_inline(record, tagged: Sequence[Tagged]) -> str:
+    """The record's text with each entity written as `[text](LABEL)`."""
     text, _ = _record_surface(record, tagged)
     pieces, position = [], 0
     for e in _record_entities(record, tagged):
@@ -120,6 +87,7 @@ KNOWN_CLASSES = {"PER", "LOC", "ORG", "MISC"}
 
 
 def record_html(record, tagged: Sequence[Tagged]) -> str:
+    """One paragraph with entities highlighted; the label and score show on hover."""
     text, _ = _record_surface(record, tagged)
     pieces, position = [], 0
     for e in _record_entities(record, tagged):

@@ -32,7 +32,7 @@ def trained_model(tmp_path_factory) -> Path:
     model = tmp_path_factory.mktemp("models") / "sample"
     result = CliRunner().invoke(app, [
         "train", "--train", str(SAMPLE / "train.txt"), "--dev", str(SAMPLE / "dev.txt"),
-        "--test", str(SAMPLE / "test.txt"), "--model", str(model), "--epochs", "4", "--seed", "7",
+        "--test", str(SAMPLE / "test.txt"), "--model", str(model), "--epochs", "8", "--seed", "7",
     ])
     assert result.exit_code == 0, result.output
     return model

@@ -32,7 +32,7 @@ def test_train_writes_a_complete_model_directory(trained_model):
     metrics = json.loads((trained_model / "metrics.json").read_text())
     assert {"dev", "test", "epoch"} <= set(metrics)
     log = [json.loads(line) for line in (trained_model / "training.jsonl").read_text().splitlines()]
-    assert [entry["epoch"] for entry in log] == [1, 2, 3, 4]
+    assert [entry["epoch"] for entry in log] == list(range(1, 9))
     assert (trained_model / "training.png").read_bytes()[:4] == b"\x89PNG"
     assert not (trained_model.parent / f".{trained_model.name}.checkpoint").exists()
     assert metrics["test"]["f1"] > 0.5, "even a tiny model learns the sample corpus's names"
@@ -44,7 +44,8 @@ def test_predict_inline_json_and_conll(trained_model):
     assert "[Major Tom](PER)" in inline.stdout
     as_json = run("predict", "--model", str(trained_model), "--format", "json", MAJOR_TOM + " He flew to Paris.")
     record = json.loads(as_json.stdout)
-    assert len(record["sentences"]) == 2
+    assert record["tokens"][-4:] == ["He", "flew", "to", "Paris"] or record["tokens"][-5:-1] == ["He", "flew", "to", "Paris"]
+    assert len(record["tags"]) == len(record["tokens"]) == len(record["offsets"])
     for entity in record["entities"]:
         assert record["text"][entity["start"]:entity["end"]] == entity["text"]
         assert 0.0 < entity["score"] <= 1.0

@@ -5,7 +5,7 @@ import gzip
 import pytest
 
 from conftest import write
-from ner_lstm.corpus import convert_corpus, detect_scheme, read_conll, to_iob2, Sentence
+from ner_lstm.corpus import Sentence, convert_corpus, detect_scheme, iob2_to_bioes, read_conll, to_iob2
 from ner_lstm.errors import InputError
 
 CONLL = """-DOCSTART- -X- -X- O
@@ -113,3 +113,10 @@ def test_convert_corpus_reports_scheme():
     sentences = [Sentence(["a", "b"], ["S-PER", "O"])]
     assert convert_corpus(sentences) == "BIOES"
     assert sentences[0].tags == ["B-PER", "O"]
+
+
+def test_iob2_to_bioes_and_back():
+    tags = ["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "I-LOC", "I-LOC", "O", "B-ORG"]
+    bioes = iob2_to_bioes(tags)
+    assert bioes == ["B-PER", "E-PER", "O", "S-LOC", "B-LOC", "I-LOC", "E-LOC", "O", "S-ORG"]
+    assert to_iob2(bioes, "BIOES") == tags

@@ -122,9 +122,8 @@ def test_emoji_and_combining_characters_keep_offsets(trained_model):
     text = "Zoë 😀 met Jose\u0301 Marti\u0301 in Köln 🇩🇪 and Major Tom."
     result = run("predict", "--model", str(trained_model), "--format", "json", text)
     record = json.loads(result.stdout)
-    for sentence in record["sentences"]:
-        for token, (start, end) in zip(sentence["tokens"], sentence["offsets"]):
-            assert text[start:end] == token
+    for token, (start, end) in zip(record["tokens"], record["offsets"]):
+        assert text[start:end] == token
     for entity in record["entities"]:
         assert text[entity["start"]:entity["end"]] == entity["text"]
 

@@ -28,7 +28,8 @@ def make_vocab():
 
 def test_build_ids_and_labels():
     vocab = make_vocab()
-    assert vocab.labels == ["O", "B-LOC", "B-ORG", "I-ORG", "B-PER"]
+    assert vocab.labels == ["O", "S-LOC", "B-ORG", "E-ORG", "S-PER"], "BIOES inside the model"
+    assert vocab.tags_of([1, 2, 3]) == ["B-LOC", "B-ORG", "I-ORG"]
     assert vocab.word_id("TOM") == vocab.word_id("tom") != UNK
     assert vocab.word_id("venus") == UNK
     assert vocab.glove_id("Venus") == 2 + 4, "a GloVe word unseen in training keeps its pretrained row"
