@@ -6,39 +6,24 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from .corpus import Sentence
-from .vocab import UNK, Vocab, case_of
-
-MAX_WORD_CHARS = 20  # longer tokens keep their first and last 10 characters for the char CNN
-
-
-def _clip_chars(ids: list[int]) -> list[int]:
-    if len(ids) <= MAX_WORD_CHARS:
-        return ids
-    half = MAX_WORD_CHARS // 2
-    return ids[:half] + ids[-half:]
-
+from .vocab import UNK, Vocab
 
 def encode_batch(sentences: Sequence[Sentence], vocab: Vocab, with_labels: bool = False) -> dict[str, np.ndarray]:
     """Pad a batch to its longest sentence; labels (if asked) use -1 on padding."""
     size = len(sentences)
     steps = max(len(s) for s in sentences)
-    char_ids = [[_clip_chars(vocab.char_ids(t)) for t in s.tokens] for s in sentences]
-    width = max(len(c) for chars in char_ids for c in chars)
-    batch = {
-        "word": np.zeros((size, steps), np.int32),
-        "case": np.zeros((size, steps), np.int32),
-        "char": np.zeros((size, steps, width), np.int32),
-    }
+    features = [[vocab.token_ids(t) for t in s.tokens] for s in sentences]
+    width = max(len(f[3]) for row in features for f in row)
+    word, case, glove = (np.zeros((size, steps), np.int32) for _ in range(3))
+    char = np.zeros((size, steps, width), np.int32)
+    for i, row in enumerate(features):
+        n = len(row)
+        word[i, :n], case[i, :n], glove[i, :n] = zip(*((f[0], f[1], f[2]) for f in row))
+        for j, f in enumerate(row):
+            char[i, j, : len(f[3])] = f[3]
+    batch = {"word": word, "case": case, "char": char}
     if vocab.glove_words:
-        batch["glove"] = np.zeros((size, steps), np.int32)
-    for i, sentence in enumerate(sentences):
-        n = len(sentence)
-        batch["word"][i, :n] = [vocab.word_id(t) for t in sentence.tokens]
-        batch["case"][i, :n] = [case_of(t) for t in sentence.tokens]
-        if vocab.glove_words:
-            batch["glove"][i, :n] = [vocab.glove_id(t) for t in sentence.tokens]
-        for j, chars in enumerate(char_ids[i]):
-            batch["char"][i, j, : len(chars)] = chars
+        batch["glove"] = glove
     if with_labels:
         labels = np.full((size, steps), -1, np.int32)
         for i, sentence in enumerate(sentences):

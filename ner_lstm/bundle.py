@@ -109,6 +109,10 @@ def read_json(path: Path) -> Any:
 def check_dir(path: Path) -> None:
     """Fail clearly on a missing, incomplete or incompatible model directory."""
     if not path.exists():
+        leftovers = sorted(path.parent.glob(f".{path.name}.old-*/previous"))
+        if leftovers:  # killed in the instant between the two renames of write_dir_atomic
+            raise ModelError(f"{path}: missing; a save was interrupted and the previous model is in "
+                             f"{leftovers[-1]} (move it back to {path})")
         raise ModelError(f"{path}: no model here; train one with 'ner-lstm train --model {path}'")
     if not path.is_dir():
         raise ModelError(f"{path}: not a model directory")

@@ -160,11 +160,10 @@ def _training_data(train_file, dev, test, dataset, revision, tag_column, encodin
     if (train_file is None) == (dataset is None):
         raise UsageError("give exactly one of --train FILE or --dataset ID")
     if dataset is not None:
-        from .corpus import load_hub_dataset, sentences_from_dataset
+        from .corpus import load_hub_dataset, require_split, sentences_from_dataset
 
         splits = load_hub_dataset(dataset, revision)
-        if "train" not in splits:
-            raise InputError(f"has no 'train' split (splits: {', '.join(splits)})", dataset)
+        require_split(splits, "train", dataset)
         parts = [sentences_from_dataset(splits[name], name=f"{dataset}[{name}]") if name in splits else None
                  for name in ("train", "validation", "test")]
         return parts[0], parts[1], parts[2], (f"{dataset}[train]", f"{dataset}[validation]")
@@ -191,12 +190,10 @@ def evaluate(
     if (data is None) == (dataset is None):
         raise UsageError("give exactly one of a data FILE or --dataset ID")
     if dataset is not None:
-        from .corpus import load_hub_dataset, sentences_from_dataset
+        from .corpus import load_hub_dataset, require_split, sentences_from_dataset
 
-        splits = load_hub_dataset(dataset)
-        if split not in splits:
-            raise InputError(f"has no split {split!r} (splits: {', '.join(splits)})", dataset)
-        sentences = sentences_from_dataset(splits[split], name=f"{dataset}[{split}]")
+        chosen = require_split(load_hub_dataset(dataset), split, dataset)
+        sentences = sentences_from_dataset(chosen, name=f"{dataset}[{split}]")
     else:
         sentences = _read(data, tag_column, encoding)
     tagger = Tagger.load(model, backend.value)
@@ -260,12 +257,10 @@ def tag(
     tagger = Tagger.load(model, backend.value, workers)
     tagger.batch_size = batch_size
     if dataset is not None:
-        from .corpus import load_hub_dataset
+        from .corpus import load_hub_dataset, require_split
 
-        splits = load_hub_dataset(dataset)
-        if split not in splits:
-            raise InputError(f"has no split {split!r} (splits: {', '.join(splits)})", dataset)
-        tag_dataset_split(tagger, splits[split], f"{dataset}[{split}]", output, output_format.value)
+        chosen = require_split(load_hub_dataset(dataset), split, dataset)
+        tag_dataset_split(tagger, chosen, f"{dataset}[{split}]", output, output_format.value)
         return
     summary = tag_files(tagger, inputs, output, input_format.value, output_format.value, resume, encoding)
     if summary["skipped"]:

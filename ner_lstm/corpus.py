@@ -199,6 +199,13 @@ def load_hub_dataset(dataset_id: str, revision: str | None = None) -> Any:
         raise InputError(f"could not load dataset: {reason}", dataset_id) from None
 
 
+def require_split(splits: Any, name: str, dataset_id: str) -> Any:
+    """One split of a loaded `DatasetDict`, or a clear error naming the splits there are."""
+    if name not in splits:
+        raise InputError(f"has no split {name!r} (splits: {', '.join(splits)})", dataset_id)
+    return splits[name]
+
+
 def sentences_from_dataset(
     split: Any, token_field: str = "tokens", tag_field: str = "ner_tags", name: str = "dataset"
 ) -> list[Sentence]:

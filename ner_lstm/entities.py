@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 @dataclass
@@ -16,7 +16,8 @@ class Entity:
     score: float
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {"label": self.label, "text": self.text, "start": self.start, "end": self.end,
+                "token_start": self.token_start, "token_end": self.token_end, "score": self.score}
 
 
 def spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:

@@ -7,6 +7,7 @@ NumPy CRF, so they give the same tags.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,17 +121,32 @@ class Tagger:
         return sorted(set(self.vocab.tags_of(range(len(self.vocab.labels)))), key=lambda t: (t != "O", t[2:], t))
 
     def tag(self, sentences: Sequence[Sentence], with_entities: bool = True) -> list[Tagged]:
-        """Tag in length-sorted batches and return results in input order."""
+        """Tag in length-sorted batches and return results in input order.
+
+        The network runs in a helper thread (it releases the GIL) while this one
+        encodes the next batch and decodes the previous, so both cores stay busy.
+        """
         results: list[Tagged | None] = [None] * len(sentences)
         lengths = [len(s) for s in sentences]
-        for batch in sorted_batches(lengths, max_tokens=32 * self.batch_size, max_size=self.batch_size):
-            chosen = [sentences[i] for i in batch]
-            for index, tagged in zip(batch, self._tag_batch(chosen, with_entities)):
+
+        def finish(batch: list[int], chosen: list[Sentence], emissions: Future) -> None:
+            for index, tagged in zip(batch, self._decode(chosen, emissions.result(), with_entities)):
                 results[index] = tagged
+
+        with ThreadPoolExecutor(max_workers=1) as network:
+            pending = None
+            for batch in sorted_batches(lengths, max_tokens=32 * self.batch_size, max_size=self.batch_size):
+                chosen = [sentences[i] for i in batch]
+                running = (batch, chosen, network.submit(self.emissions, encode_batch(chosen, self.vocab)))
+                if pending is not None:
+                    finish(*pending)
+                pending = running
+            if pending is not None:
+                finish(*pending)
         return results  # type: ignore[return-value]
 
-    def _tag_batch(self, sentences: Sequence[Sentence], with_entities: bool) -> list[Tagged]:
-        emissions = np.asarray(self.emissions(encode_batch(sentences, self.vocab)), dtype=np.float32)
+    def _decode(self, sentences: Sequence[Sentence], emissions: np.ndarray, with_entities: bool) -> list[Tagged]:
+        emissions = np.asarray(emissions, dtype=np.float32)
         lengths = np.array([len(s) for s in sentences])
         params = (self.transitions, self.start, self.end)
         paths = viterbi_numpy(emissions, lengths, *params)

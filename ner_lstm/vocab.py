@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from .corpus import Sentence, iob2_to_bioes, to_iob2
 
 PAD, UNK = 0, 1
+MAX_WORD_CHARS = 20  # longer tokens keep their first and last 10 characters for the char CNN
+TOKEN_CACHE_SIZE = 1_000_000
 _DIGITS = re.compile(r"\d")
 
 # Case classes: what lowercased GloVe lookups lose.
@@ -57,6 +59,7 @@ class Vocab:
         self.char_index = {c: i + 2 for i, c in enumerate(self.chars)}
         self.label_index = {t: i for i, t in enumerate(self.labels)}
         self.glove_index = {w: i + 2 for i, w in enumerate(self.glove_words)}
+        self._token_cache: dict[str, tuple[int, int, int, list[int]]] = {}
 
     @classmethod
     def build(
@@ -92,6 +95,18 @@ class Vocab:
 
     def char_ids(self, word: str) -> list[int]:
         return [self.char_index.get(c, UNK) for c in word]
+
+    def token_ids(self, token: str) -> tuple[int, int, int, list[int]]:
+        """(word, case, GloVe, character) ids of a token; cached, since tokens repeat a lot."""
+        found = self._token_cache.get(token)
+        if found is None:
+            chars = self.char_ids(token)
+            if len(chars) > MAX_WORD_CHARS:
+                chars = chars[: MAX_WORD_CHARS // 2] + chars[-(MAX_WORD_CHARS // 2) :]
+            found = (self.word_id(token), case_of(token), self.glove_id(token), chars)
+            if len(self._token_cache) < TOKEN_CACHE_SIZE:  # bounded, for streams of unique tokens
+                self._token_cache[token] = found
+        return found
 
     def label_ids(self, tags: Sequence[str]) -> list[int]:
         """IOB2 tags to the model's label ids (the model is trained on BIOES, which marks entity ends)."""

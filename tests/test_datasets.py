@@ -39,3 +39,38 @@ def test_dataset_without_token_column(tmp_path):
     split = datasets.Dataset.from_dict({"words": [["a"]]})
     with pytest.raises(InputError, match="has no column 'tokens'"):
         sentences_from_dataset(split, name="x")
+
+
+def write_local_dataset(folder, rows_per_split: int = 40):
+    rows = [(["Ada", "Lovelace", "visited", "Paris"], [1, 2, 0, 3]), (["Tom", "left", "Oslo"], [1, 0, 3])]
+    for split in ("train", "validation", "test"):
+        make_split(rows * (rows_per_split // 2)).to_parquet(str(folder / f"{split}.parquet"))
+    return folder
+
+
+def test_cli_trains_scores_and_tags_a_local_dataset(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from ner_lstm.cli import app
+
+    data = write_local_dataset(tmp_path)
+    model = tmp_path / "model"
+    runner = CliRunner()
+    trained = runner.invoke(app, ["train", "--dataset", str(data), "--model", str(model), "--epochs", "1",
+                                  "--embeddings", "none"])
+    assert trained.exit_code == 0, trained.output
+    info = json.loads((model / "config.json").read_text())
+    assert info["data"]["train"]["sentences"] == 40 and info["data"]["dev"]["source"].endswith("[validation]")
+    assert "test" in json.loads((model / "metrics.json").read_text())
+    scored = runner.invoke(app, ["evaluate", "--model", str(model), "--dataset", str(data), "--json"])
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.stdout)["support"] == 80
+    tagged = runner.invoke(app, ["tag", "--model", str(model), "--dataset", str(data), "--split", "validation"])
+    assert tagged.exit_code == 0, tagged.output
+    records = [json.loads(line) for line in tagged.stdout.splitlines()]
+    assert len(records) == 40 and records[0]["tokens"] == ["Ada", "Lovelace", "visited", "Paris"]
+    assert records[0]["ner_tags"] == [1, 2, 0, 3], "other columns pass through"
+    missing = runner.invoke(app, ["evaluate", "--model", str(model), "--dataset", str(data), "--split", "dev"])
+    assert missing.exit_code == 2 and "has no split 'dev'" in missing.stderr

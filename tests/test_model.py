@@ -125,3 +125,12 @@ def test_failed_save_keeps_the_previous_model(small_model, tmp_path):
     assert {p.name: p.read_bytes() for p in path.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["m"], "no temporary directories left behind"
     shutil.rmtree(path)
+
+
+def test_interrupted_swap_points_at_the_previous_model(tmp_path):
+    from ner_lstm.bundle import check_dir
+
+    leftover = tmp_path / ".m.old-abc" / "previous"
+    leftover.mkdir(parents=True)
+    with pytest.raises(ModelError, match=r"previous model is in .*\.m\.old-abc/previous"):
+        check_dir(tmp_path / "m")
