@@ -13,7 +13,7 @@ from .corpus import Sentence, iob2_to_bioes, to_iob2
 
 PAD, UNK = 0, 1
 MAX_WORD_CHARS = 20  # longer tokens keep their first and last 10 characters for the char CNN
-TOKEN_CACHE_SIZE = 1_000_000
+TOKEN_CACHE_SIZE = 200_000
 _DIGITS = re.compile(r"\d")
 
 # Case classes: what lowercased GloVe lookups lose.
