@@ -66,7 +66,7 @@ class Backend(str, Enum):
 
 
 BackendOption = Annotated[Backend, typer.Option(help="Inference engine: the ONNX export (auto, when present) or Keras.")]
-WorkersOption = Annotated[Optional[int], typer.Option(min=1, help="CPU threads for inference (default: all cores).")]
+WorkersOption = Annotated[Optional[int], typer.Option(min=1, help="CPU threads for the network (default: all cores).")]
 
 
 def fail(message: str, code: int) -> None:
@@ -242,7 +242,7 @@ def tag(
     batch_size: Annotated[int, typer.Option(min=1, help="Most sentences per inference batch.")] = 256,
     resume: Annotated[bool, typer.Option(help="Skip inputs whose output file is already complete.")] = False,
     backend: BackendOption = Backend.auto,
-    workers: WorkersOption = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes tagging in parallel (default: one per core).")] = None,
     encoding: Encoding = "utf-8",
 ) -> None:
     """Tag files, directories or stdin in bulk: one output record per input line, sentence or JSON record.
@@ -254,15 +254,16 @@ def tag(
 
     if not inputs and dataset is None:
         raise UsageError("give input files (or '-' for stdin) or --dataset ID")
-    tagger = Tagger.load(model, backend.value, workers)
+    workers = workers or os.cpu_count() or 1
+    tagger = Tagger.load(model, backend.value, threads=1 if workers > 1 else None)
     tagger.batch_size = batch_size
     if dataset is not None:
         from .corpus import load_hub_dataset, require_split
 
         chosen = require_split(load_hub_dataset(dataset), split, dataset)
-        tag_dataset_split(tagger, chosen, f"{dataset}[{split}]", output, output_format.value)
+        tag_dataset_split(tagger, chosen, f"{dataset}[{split}]", output, output_format.value, workers)
         return
-    summary = tag_files(tagger, inputs, output, input_format.value, output_format.value, resume, encoding)
+    summary = tag_files(tagger, inputs, output, input_format.value, output_format.value, resume, encoding, workers)
     if summary["skipped"]:
         typer.echo(f"ner-lstm: skipped {summary['skipped']} input(s) whose output was complete (--resume)", err=True)
 

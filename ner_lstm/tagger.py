@@ -54,6 +54,7 @@ class Tagger:
         self.emissions = emissions
         self.vocab = vocab
         self.batch_size = 256  # sentences per batch; padded tokens are capped at 32 per sentence slot
+        self.source: tuple[str, str] | None = None  # (model directory, backend), to load it again elsewhere
         self.config = config or {}
         self.set_crf(crf)
 
@@ -88,8 +89,11 @@ class Tagger:
         if backend == "onnx" and not has_onnx:
             raise ModelError(f"{path}: has no {ONNX_FILE} export; use --backend keras")
         if backend == "keras" or not has_onnx:
-            return cls._load_keras(path, vocab, config)
-        return cls._load_onnx(path, vocab, config, threads)
+            tagger = cls._load_keras(path, vocab, config)
+        else:
+            tagger = cls._load_onnx(path, vocab, config, threads)
+        tagger.source = (str(path), backend)
+        return tagger
 
     @classmethod
     def _load_keras(cls, path: Path, vocab: Vocab, config: dict) -> "Tagger":

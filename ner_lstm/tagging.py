@@ -7,8 +7,13 @@ whatever the input size.
 from __future__ import annotations
 
 import glob
+import itertools
 import json
+import multiprocessing
+import os
 import sys
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,26 +181,73 @@ def _chain(head: list, rest: Iterator) -> Iterator:
 
 
 # --- tagging in windows ----------------------------------------------------------------------------
-def tag_records(tagger: Tagger, records: Iterable[Record],
-                window_tokens: int = 200_000) -> Iterator[tuple[Record, list[Tagged]]]:
-    """Tag records a window at a time (sorted by length inside the window), yielding in input order."""
+WINDOW_TOKENS = 50_000
+_WORKER: dict[str, Tagger] = {}
+
+
+def windows(records: Iterable[Record], window_tokens: int | None = None) -> Iterator[list[Record]]:
+    """Consecutive groups of records holding about `window_tokens` tokens: the unit of bounded memory."""
+    window_tokens = window_tokens or WINDOW_TOKENS
     window: list[Record] = []
     size = 0
     for record in records:
         window.append(record)
         size += sum(len(s) for s in record.sentences)
         if size >= window_tokens:
-            yield from _tag_window(tagger, window)
+            yield window
             window, size = [], 0
     if window:
-        yield from _tag_window(tagger, window)
+        yield window
 
 
-def _tag_window(tagger: Tagger, window: list[Record]) -> Iterator[tuple[Record, list[Tagged]]]:
+def render_window(tagger: Tagger, window: list[Record], output_format: str) -> tuple[str, int, int]:
+    """Tag one window (length-sorted inside) and render its records in input order."""
+    from .writers import RECORD_WRITERS
+
+    write = RECORD_WRITERS[output_format]
     sentences = [s for record in window for s in record.sentences]
     tagged = iter(tagger.tag(sentences))
-    for record in window:
-        yield record, [next(tagged) for _ in record.sentences]
+    text = "".join(write(record, [next(tagged) for _ in record.sentences]) for record in window)
+    return text, len(sentences), sum(len(s) for s in sentences)
+
+
+def _start_worker(model: str, backend: str, threads: int, batch_size: int) -> None:
+    tagger = Tagger.load(model, backend, threads)
+    tagger.batch_size = batch_size
+    _WORKER["tagger"] = tagger
+
+
+def _render_in_worker(window: list[Record], output_format: str) -> tuple[str, int, int]:
+    return render_window(_WORKER["tagger"], window, output_format)
+
+
+def rendered_windows(tagger: Tagger, records: Iterable[Record], output_format: str,
+                     workers: int = 1) -> Iterator[tuple[str, int, int]]:
+    """Rendered windows in input order; with several workers, windows are tagged in parallel processes.
+
+    The network's loop over words uses one core well and two poorly, so processes,
+    each with its own model, are what fill several cores. At most two windows per
+    worker are in flight, so memory stays bounded. Inputs of one window stay in
+    this process, which spares the workers' start-up.
+    """
+    chunks = windows(records)
+    head = list(itertools.islice(chunks, 2))
+    if workers <= 1 or len(head) < 2 or tagger.source is None:
+        for chunk in itertools.chain(head, chunks):
+            yield render_window(tagger, chunk, output_format)
+        return
+    model, backend = tagger.source
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(model, backend, threads, tagger.batch_size)) as pool:
+        pending: deque = deque()
+        for chunk in itertools.chain(head, chunks):
+            pending.append(pool.submit(_render_in_worker, chunk, output_format))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 # --- outputs ---------------------------------------------------------------------------------------
@@ -247,16 +299,15 @@ class Progress:
 
 
 def tag_stream(tagger: Tagger, records: Iterable[Record], out: IO[str], output_format: str, title: str,
-               progress: Progress) -> None:
+               progress: Progress, workers: int = 1) -> None:
     """Tag `records` and write them to `out` in input order."""
-    from .writers import RECORD_WRITERS, html_head
+    from .writers import html_head
 
-    write = RECORD_WRITERS[output_format]
     if output_format == "html":
         out.write(html_head(title))
-    for record, tagged in tag_records(tagger, records):
-        out.write(write(record, tagged))
-        progress.update(len(record.sentences), sum(len(s) for s in record.sentences))
+    for text, sentences, tokens in rendered_windows(tagger, records, output_format, workers):
+        out.write(text)
+        progress.update(sentences, tokens)
     if output_format == "html":
         out.write("</body></html>\n")
 
@@ -278,7 +329,8 @@ def write_output(dest: Path | None, produce) -> None:
 
 
 def tag_files(tagger: Tagger, inputs: list[str], output: Path | None, input_format: str = "auto",
-              output_format: str = "jsonl", resume: bool = False, encoding: str = "utf-8") -> dict:
+              output_format: str = "jsonl", resume: bool = False, encoding: str = "utf-8",
+              workers: int = 1) -> dict:
     """Tag every input into its output; outputs appear complete (renamed into place) or not at all."""
     names = expand_inputs(inputs)
     destinations = plan_outputs(names, output, output_format)
@@ -291,19 +343,20 @@ def tag_files(tagger: Tagger, inputs: list[str], output: Path | None, input_form
                 continue
             records = read_records(name, input_format, encoding)
             write_output(dest, lambda out, records=records, name=name:
-                         tag_stream(tagger, records, out, output_format, name, progress))
+                         tag_stream(tagger, records, out, output_format, name, progress, workers))
     finally:
         progress.close()
     return {"inputs": len(names) - skipped, "skipped": skipped, "sentences": progress.sentences,
             "tokens": progress.tokens}
 
 
-def tag_dataset_split(tagger: Tagger, split: Any, name: str, output: Path | None, output_format: str) -> None:
+def tag_dataset_split(tagger: Tagger, split: Any, name: str, output: Path | None, output_format: str,
+                      workers: int = 1) -> None:
     """Tag one `datasets` split into a file (atomically) or stdout."""
     progress = Progress()
     try:
         write_output(output, lambda out: tag_stream(tagger, dataset_records(split, name), out, output_format,
-                                                    name, progress))
+                                                    name, progress, workers))
     finally:
         progress.close()
 

@@ -156,3 +156,19 @@ def test_onnx_and_keras_give_identical_tags_on_conll_test(trained_model):
     keras_tags = Tagger.load(trained_model, backend="keras").predict_tags(sentences)
     assert len(onnx) == 3453
     assert onnx == keras_tags
+
+
+def test_worker_processes_give_the_same_output_in_the_same_order(trained_model, sample, tmp_path, monkeypatch):
+    from ner_lstm import tagging
+
+    monkeypatch.setattr(tagging, "WINDOW_TOKENS", 60)  # many small windows, so several are in flight
+    tagger = Tagger.load(trained_model)
+    outputs = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}.jsonl"
+        summary = tagging.tag_files(tagger, [str(sample / "test.txt")], out, "conll", "jsonl", workers=workers)
+        assert summary["sentences"] == 80
+        outputs[workers] = out.read_text()
+    assert outputs[1] == outputs[2]
+    assert [json.loads(line)["id"] for line in outputs[2].splitlines()] == sorted(
+        json.loads(line)["id"] for line in outputs[2].splitlines())
