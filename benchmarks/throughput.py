@@ -79,7 +79,7 @@ def peak_rss_mb(command: list[str]) -> float:
     return peak / 1024
 
 
-def throughput(args, work: Path, sentences: list[list[str]], labels: list[str]) -> dict:
+def throughput(args, work: Path, sentences: list[list[str]]) -> dict:
     words_file = work / "words.jsonl"
     tokens_file = work / "tokens.jsonl"
     with words_file.open("w") as words, tokens_file.open("w") as tokens:
@@ -89,7 +89,6 @@ def throughput(args, work: Path, sentences: list[list[str]], labels: list[str]) 
                 tokens.write(json.dumps({"tokens": sentence}) + "\n")
     total = sum(len(s) for s in sentences) * args.repeat
     spacy_model = work / "spacy-ner"
-    subprocess.run([args.spacy_python, str(HERE / "spacy_ner.py"), "save", str(spacy_model), *labels], check=True)
     ours, theirs = [], []
     for _ in range(args.runs):  # interleaved, so both see the same machine load
         seconds, _ = timed(NER + ["tag", "--model", str(args.model), str(tokens_file), "-o", str(work / "out.jsonl"),
@@ -154,27 +153,36 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--memory-sizes", type=int, nargs="*", default=[10, 100], help="MB of generated text")
     parser.add_argument("--spacy-python", default=str(HERE / ".venv-spacy" / "bin" / "python"))
+    parser.add_argument("--parts", nargs="+", choices=["throughput", "cold_start", "memory"],
+                        default=["throughput", "cold_start", "memory"],
+                        help="what to measure; other parts already in --out are kept")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "throughput.json")
     args = parser.parse_args()
     if not (args.model / "model.onnx").is_file():
         sys.exit(f"throughput.py: {args.model} is not a trained model with an ONNX export")
     sentences = conll_sentences(args.data / "test.txt")
     labels = sorted({t[2:] for t in json.loads((args.model / "vocab.json").read_text())["labels"] if t != "O"})
+    result = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    result.update({"machine": {"cores": os.cpu_count(), "platform": platform.platform()},
+                   "versions": versions(args.spacy_python), "model": str(args.model)})
     with tempfile.TemporaryDirectory(prefix="ner-lstm-speed-") as tmp:
         work = Path(tmp)
-        result = {"machine": {"cores": os.cpu_count(), "platform": platform.platform()},
-                  "versions": versions(args.spacy_python), "model": str(args.model)}
-        result["throughput"] = throughput(args, work, sentences, labels)
-        t = result["throughput"]
-        print(f"tag: {t['ner_lstm_words_per_s']:,} words/s, spaCy NER-only {t['spacy_ner_only_words_per_s']:,} "
-              f"words/s: {t['ratio']}x ({t['tokens']:,} tokens, median of {t['runs']})", flush=True)
-        result["cold_start"] = cold_start(args, work)
-        c = result["cold_start"]
-        print(f"cold start: ner-lstm predict {c['ner_lstm_median_s']} s, spaCy load + tag {c['spacy_median_s']} s",
-              flush=True)
-        result["memory"] = memory(args, work, sentences)
-        for size, m in result["memory"].items():
-            print(f"tag {size} of text: peak RSS {m['peak_rss_mb']} MB in {m['seconds']} s", flush=True)
+        spacy_model = work / "spacy-ner"
+        subprocess.run([args.spacy_python, str(HERE / "spacy_ner.py"), "save", str(spacy_model), *labels], check=True)
+        if "throughput" in args.parts:
+            result["throughput"] = throughput(args, work, sentences)
+            t = result["throughput"]
+            print(f"tag: {t['ner_lstm_words_per_s']:,} words/s, spaCy NER-only {t['spacy_ner_only_words_per_s']:,} "
+                  f"words/s: {t['ratio']}x ({t['tokens']:,} tokens, median of {t['runs']})", flush=True)
+        if "cold_start" in args.parts:
+            result["cold_start"] = cold_start(args, work)
+            c = result["cold_start"]
+            print(f"cold start: ner-lstm predict {c['ner_lstm_median_s']} s, spaCy load + tag {c['spacy_median_s']} s",
+                  flush=True)
+        if "memory" in args.parts:
+            result["memory"] = memory(args, work, sentences)
+            for size, m in result["memory"].items():
+                print(f"tag {size} of text: peak RSS {m['peak_rss_mb']} MB in {m['seconds']} s", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.out}")

@@ -249,14 +249,15 @@ def tag(
 
     Outputs are written under a temporary name and renamed when complete; inputs are never overwritten.
     """
-    from .tagger import Tagger
-    from .tagging import tag_dataset_split, tag_files
+    from .bundle import check_dir, read_config
+    from .tagging import ModelSpec, tag_dataset_split, tag_files
 
     if not inputs and dataset is None:
         raise UsageError("give input files (or '-' for stdin) or --dataset ID")
+    check_dir(model)
+    read_config(model)  # fail before reading any input; the model itself loads where it runs
+    tagger = ModelSpec(str(model), backend.value, batch_size)
     workers = workers or os.cpu_count() or 1
-    tagger = Tagger.load(model, backend.value, threads=1 if workers > 1 else None)
-    tagger.batch_size = batch_size
     if dataset is not None:
         from .corpus import load_hub_dataset, require_split
 

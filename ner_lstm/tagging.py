@@ -221,7 +221,28 @@ def _render_in_worker(window: list[Record], output_format: str) -> tuple[str, in
     return render_window(_WORKER["tagger"], window, output_format)
 
 
-def rendered_windows(tagger: Tagger, records: Iterable[Record], output_format: str,
+@dataclass
+class ModelSpec:
+    """A model not loaded yet: worker processes load their own copies, this process only if it must
+    (a parent holding a copy it never uses would add a third of the memory of two workers)."""
+
+    path: str
+    backend: str = "auto"
+    batch_size: int = 256
+    loaded: Tagger | None = None
+
+    @property
+    def source(self) -> tuple[str, str]:
+        return self.path, self.backend
+
+    def get(self) -> Tagger:
+        if self.loaded is None:
+            self.loaded = Tagger.load(self.path, self.backend)
+            self.loaded.batch_size = self.batch_size
+        return self.loaded
+
+
+def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], output_format: str,
                      workers: int = 1) -> Iterator[tuple[str, int, int]]:
     """Rendered windows in input order; with several workers, windows are tagged in parallel processes.
 
@@ -233,8 +254,9 @@ def rendered_windows(tagger: Tagger, records: Iterable[Record], output_format: s
     chunks = windows(records)
     head = list(itertools.islice(chunks, 2))
     if workers <= 1 or len(head) < 2 or tagger.source is None:
+        local = tagger.get() if isinstance(tagger, ModelSpec) else tagger
         for chunk in itertools.chain(head, chunks):
-            yield render_window(tagger, chunk, output_format)
+            yield render_window(local, chunk, output_format)
         return
     model, backend = tagger.source
     threads = max(1, (os.cpu_count() or 1) // workers)
@@ -298,7 +320,7 @@ class Progress:
         self.bar.close()
 
 
-def tag_stream(tagger: Tagger, records: Iterable[Record], out: IO[str], output_format: str, title: str,
+def tag_stream(tagger: Tagger | ModelSpec, records: Iterable[Record], out: IO[str], output_format: str, title: str,
                progress: Progress, workers: int = 1) -> None:
     """Tag `records` and write them to `out` in input order."""
     from .writers import html_head
@@ -328,7 +350,7 @@ def write_output(dest: Path | None, produce) -> None:
     write_file_atomic(dest, fill)
 
 
-def tag_files(tagger: Tagger, inputs: list[str], output: Path | None, input_format: str = "auto",
+def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None, input_format: str = "auto",
               output_format: str = "jsonl", resume: bool = False, encoding: str = "utf-8",
               workers: int = 1) -> dict:
     """Tag every input into its output; outputs appear complete (renamed into place) or not at all."""
@@ -350,7 +372,7 @@ def tag_files(tagger: Tagger, inputs: list[str], output: Path | None, input_form
             "tokens": progress.tokens}
 
 
-def tag_dataset_split(tagger: Tagger, split: Any, name: str, output: Path | None, output_format: str,
+def tag_dataset_split(tagger: Tagger | ModelSpec, split: Any, name: str, output: Path | None, output_format: str,
                       workers: int = 1) -> None:
     """Tag one `datasets` split into a file (atomically) or stdout."""
     progress = Progress()
