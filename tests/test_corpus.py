@@ -10,45 +10,45 @@ from ner_lstm.errors import InputError
 
 CONLL = """-DOCSTART- -X- -X- O
 
-EU NNP B-NP B-ORG
-rejects VBZ B-VP O
+Acme NNP B-NP B-ORG
+hires VBZ B-VP O
 German JJ B-NP B-MISC
-call NN I-NP O
+staff NN I-NP O
 
-Peter NNP B-NP B-PER
-Blackburn NNP I-NP I-PER
+Ada NNP B-NP B-PER
+Lovelace NNP I-NP I-PER
 """
 
 
 def test_reads_four_columns_and_docstart(tmp_path):
     sentences = read_conll(write(tmp_path / "a.txt", CONLL))
-    assert [s.tokens for s in sentences] == [["EU", "rejects", "German", "call"], ["Peter", "Blackburn"]]
+    assert [s.tokens for s in sentences] == [["Acme", "hires", "German", "staff"], ["Ada", "Lovelace"]]
     assert sentences[1].tags == ["B-PER", "I-PER"]
     assert sentences[1].line == 8
 
 
 def test_crlf_bom_tabs_and_mixed_separators(tmp_path):
-    text = "\ufeffEU\tNNP B-ORG\r\nrejects  VBZ\tO\r\n\r\nPeter NNP B-PER\r\n"
+    text = "\ufeffAcme\tNNP B-ORG\r\nhires  VBZ\tO\r\n\r\nAda NNP B-PER\r\n"
     sentences = read_conll(write(tmp_path / "a.txt", text))
-    assert sentences[0].tokens == ["EU", "rejects"]
+    assert sentences[0].tokens == ["Acme", "hires"]
     assert sentences[0].tags == ["B-ORG", "O"]
     assert sentences[1].tags == ["B-PER"]
 
 
 def test_tag_column_option(tmp_path):
-    text = "EU B-ORG NNP\nsays O VBZ\n"
+    text = "Acme B-ORG NNP\nsays O VBZ\n"
     assert read_conll(write(tmp_path / "a.txt", text), tag_column=1)[0].tags == ["B-ORG", "O"]
     with pytest.raises(InputError, match=r"a.txt:1: no column 5"):
         read_conll(tmp_path / "a.txt", tag_column=5)
 
 
 @pytest.mark.parametrize("line, message", [
-    ("EU\n", "expected at least 2 columns"),
-    ("EU NNP PERSON\n", "tag 'PERSON' fits no scheme"),
-    ("EU NNP B_PER\n", "tag 'B_PER' fits no scheme"),
+    ("Acme\n", "expected at least 2 columns"),
+    ("Acme NNP PERSON\n", "tag 'PERSON' fits no scheme"),
+    ("Acme NNP B_PER\n", "tag 'B_PER' fits no scheme"),
 ])
 def test_malformed_lines_name_file_and_line(tmp_path, line, message):
-    path = write(tmp_path / "bad.txt", "Peter NNP B-PER\n\n" + line)
+    path = write(tmp_path / "bad.txt", "Ada NNP B-PER\n\n" + line)
     with pytest.raises(InputError) as caught:
         read_conll(path)
     assert str(caught.value).startswith(f"{path}:3: ")
@@ -63,10 +63,10 @@ def test_no_sentences_is_an_error(tmp_path, text):
 
 def test_invalid_utf8_names_line_and_byte(tmp_path):
     path = tmp_path / "latin.txt"
-    path.write_bytes("Peter B-PER\n".encode() + "Müller I-PER\n".encode("latin-1"))
+    path.write_bytes("Ada B-PER\n".encode() + "Müller I-PER\n".encode("latin-1"))
     with pytest.raises(InputError, match=r"latin.txt:2: not valid utf-8 at byte 1"):
         read_conll(path)
-    assert read_conll(path, encoding="latin-1")[0].tokens == ["Peter", "Müller"]
+    assert read_conll(path, encoding="latin-1")[0].tokens == ["Ada", "Müller"]
 
 
 def test_binary_gzip_missing_and_directory(tmp_path):
@@ -105,7 +105,7 @@ def test_bioes_to_iob2():
 
 
 def test_iob1_file_is_converted_on_read(tmp_path):
-    sentences = read_conll(write(tmp_path / "iob1.txt", "Peter I-PER\nBlackburn I-PER\nsaid O\n"))
+    sentences = read_conll(write(tmp_path / "iob1.txt", "Ada I-PER\nLovelace I-PER\nsaid O\n"))
     assert sentences[0].tags == ["B-PER", "I-PER", "O"]
 
 

@@ -132,9 +132,9 @@ def test_resume_skips_complete_outputs_and_redoes_the_rest(trained_model, tmp_pa
 
 def test_auto_format_sniffing():
     assert sniff_format("x.jsonl", []) == "jsonl"
-    assert sniff_format("x.txt", ["EU NNP B-ORG", "rejects VBZ O"]) == "conll"
+    assert sniff_format("x.txt", ["Acme NNP B-ORG", "hires VBZ O"]) == "conll"
     assert sniff_format("x.txt", ["-DOCSTART- -X- -X- O"]) == "conll"
-    assert sniff_format("x.txt", ["The EU rejects German calls ."]) == "text"
+    assert sniff_format("x.txt", ["Acme hires German staff ."]) == "text"
     assert sniff_format("notes", ['{"text": "hi"}']) == "jsonl"
 
 
