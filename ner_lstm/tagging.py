@@ -21,10 +21,9 @@ from typing import IO, Any
 
 from .corpus import DOCSTART, TAG_PATTERN, Sentence, open_checked
 from .errors import InputError, UsageError
-from .tagger import Tagged, Tagger
+from .tagger import Tagger
 from .text import split_text
 
-INPUT_FORMATS = ("auto", "text", "conll", "jsonl")
 EXTENSIONS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".conll": "conll", ".conllu": "conll",
               ".iob": "conll", ".bio": "conll", ".tsv": "conll", ".txt": "text", ".text": "text", ".md": "text"}
 OUTPUT_EXTENSIONS = {"jsonl": ".jsonl", "conll": ".conll", "inline": ".txt", "html": ".html"}

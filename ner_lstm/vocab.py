@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .corpus import Sentence, iob2_to_bioes, to_iob2
 
-PAD, UNK = 0, 1
+UNK = 1  # 0 is padding
 MAX_WORD_CHARS = 20  # longer tokens keep their first and last 10 characters for the char CNN
 TOKEN_CACHE_SIZE = 200_000
 _DIGITS = re.compile(r"\d")
