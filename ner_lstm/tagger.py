@@ -17,7 +17,7 @@ from .batching import encode_batch, sorted_batches
 from .bundle import CRF_FILE, check_dir, crf_json, read_config, read_json
 from .corpus import Sentence
 from .crf_numpy import marginals_numpy, viterbi_numpy
-from .entities import Entity, entities
+from .entities import Entity, entities, join_tokens
 from .errors import ModelError, UsageError
 from .text import split_text
 from .vocab import Vocab
@@ -40,11 +40,8 @@ def _surface(sentence: Sentence) -> tuple[list[tuple[int, int]], str]:
     """The sentence's token offsets and text; tokens without text are joined by single spaces."""
     if sentence.offsets is not None and sentence.text is not None:
         return sentence.offsets, sentence.text
-    offsets, position = [], 0
-    for token in sentence.tokens:
-        offsets.append((position, position + len(token)))
-        position += len(token) + 1
-    return offsets, " ".join(sentence.tokens)
+    text, offsets = join_tokens(sentence.tokens)
+    return offsets, text
 
 
 class Tagger:
@@ -118,11 +115,6 @@ class Tagger:
             return cls(emissions, vocab, crf, config)
         except (KeyError, TypeError, ValueError):
             raise ModelError(f"{path / CRF_FILE}: malformed CRF scores") from None
-
-    @property
-    def labels(self) -> list[str]:
-        """The IOB2 tags this model can predict."""
-        return sorted(set(self.vocab.tags_of(range(len(self.vocab.labels)))), key=lambda t: (t != "O", t[2:], t))
 
     def tag(self, sentences: Sequence[Sentence], with_entities: bool = True) -> list[Tagged]:
         """Tag in length-sorted batches and return results in input order.

@@ -7,7 +7,9 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 
+from .entities import join_tokens
 from .tagger import Tagged
 
 
@@ -15,12 +17,7 @@ def _record_surface(record, tagged: Sequence[Tagged]) -> tuple[str, list[tuple[i
     """The record's text and every token's offsets into it (tokens joined by spaces when no text)."""
     if record.text is not None:
         return record.text, [o for t in tagged for o in (t.sentence.offsets or [])]
-    tokens = [tok for t in tagged for tok in t.sentence.tokens]
-    offsets, position = [], 0
-    for token in tokens:
-        offsets.append((position, position + len(token)))
-        position += len(token) + 1
-    return " ".join(tokens), offsets
+    return join_tokens([tok for t in tagged for tok in t.sentence.tokens])
 
 
 def _record_entities(record, tagged: Sequence[Tagged]) -> list:
@@ -30,7 +27,7 @@ def _record_entities(record, tagged: Sequence[Tagged]) -> list:
     found, shift = [], 0
     for item in tagged:
         for e in item.entities:
-            found.append(type(e)(e.label, e.text, e.start + shift, e.end + shift, e.token_start, e.token_end, e.score))
+            found.append(replace(e, start=e.start + shift, end=e.end + shift))
         shift += len(" ".join(item.sentence.tokens)) + 1
     return found
 

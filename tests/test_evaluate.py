@@ -38,3 +38,11 @@ def test_default_mode_is_lenient_about_stray_i_strict_is_not():
 ])
 def test_spans(tags, expected):
     assert spans(tags) == expected
+
+
+def test_joined_tokens_offsets_slice_back():
+    from ner_lstm.entities import join_tokens
+
+    text, offsets = join_tokens(["Major", "Tom", "", "😀"])
+    assert text == "Major Tom  😀"
+    assert [text[a:b] for a, b in offsets] == ["Major", "Tom", "", "😀"]
