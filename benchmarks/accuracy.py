@@ -64,6 +64,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="folder with train.txt, valid.txt, test.txt")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "accuracy.json")
+    parser.add_argument("--keep", type=Path, help="keep the trained models in this folder (seedN/)")
     args = parser.parse_args()
     for name in ("train.txt", "valid.txt", "test.txt"):
         if not (args.data / name).is_file():
@@ -71,7 +72,7 @@ def main() -> None:
     runs = []
     with tempfile.TemporaryDirectory(prefix="ner-lstm-accuracy-") as workdir:
         for seed in args.seeds:
-            run = train_once(args.data, seed, Path(workdir))
+            run = train_once(args.data, seed, args.keep or Path(workdir))
             print(json.dumps(run), flush=True)
             runs.append(run)
     result = {

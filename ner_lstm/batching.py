@@ -22,8 +22,8 @@ def encode_batch(sentences: Sequence[Sentence], vocab: Vocab, with_labels: bool 
         for j, f in enumerate(row):
             char[i, j, : len(f[3])] = f[3]
     batch = {"word": word, "case": case, "char": char}
-    if vocab.glove_words:
-        batch["glove"] = glove
+    if vocab.glove_table is not None:
+        batch["glove"] = vocab.glove_vectors(glove)
     if with_labels:
         labels = np.full((size, steps), -1, np.int32)
         for i, sentence in enumerate(sentences):

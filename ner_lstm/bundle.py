@@ -1,17 +1,22 @@
-"""The model directory: `model.keras` plus JSON, written atomically and loaded in Keras safe mode.
+"""The model directory: written atomically, described by a manifest, loaded in Keras safe mode.
 
 ```
-NAME/model.keras     the network, uncompiled (no optimizer state)
+NAME/model.keras     the network, uncompiled (no optimizer state); the frozen GloVe table is not in it
+NAME/glove.npy       the frozen GloVe vectors, one row per GloVe word (memory-mapped at load)
 NAME/config.json     format version, hyperparameters, training data, versions
 NAME/vocab.json      words, characters, labels, GloVe words
 NAME/crf.json        the CRF's transition, start and end scores (for decoding without Keras)
-NAME/model.onnx      the network exported for onnxruntime (written when training ends)
+NAME/model.onnx      the network exported for onnxruntime (added when training ends)
 NAME/metrics.json    scores of the selected epoch
 NAME/training.jsonl  one line per epoch; training.png plots it
+NAME/manifest.json   size and SHA-256 of every other file, written last
 ```
+Every change, however small, builds a complete new directory and swaps it in, so a
+directory on disk always matches its manifest.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -22,10 +27,12 @@ from typing import Any
 
 from .errors import ModelError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MODEL_FILE = "model.keras"
 CRF_FILE = "crf.json"
-REQUIRED = (MODEL_FILE, "config.json", "vocab.json")
+GLOVE_FILE = "glove.npy"
+MANIFEST_FILE = "manifest.json"
+REQUIRED = ("config.json", "vocab.json", MANIFEST_FILE)
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -76,20 +83,83 @@ def write_dir_atomic(target: Path, fill: Callable[[Path], None]) -> None:
 
 
 def save_bundle(
-    target: Path, model: Any, config: dict, vocab: dict, metrics: dict, extra: Callable[[Path], None] | None = None
+    target: Path, model: Any, config: dict, vocab: Any, metrics: dict, extra: Callable[[Path], None] | None = None
 ) -> None:
     """Write a complete model directory atomically; `extra` adds files (logs, plots) before the swap."""
+    import numpy as np
 
     def fill(tmp: Path) -> None:
         model.save(tmp / MODEL_FILE)
         write_json(tmp / CRF_FILE, crf_json(model))
         write_json(tmp / "config.json", config)
-        write_json(tmp / "vocab.json", vocab)
+        write_json(tmp / "vocab.json", vocab.to_json())
+        if vocab.glove_table is not None:
+            np.save(tmp / GLOVE_FILE, np.asarray(vocab.glove_table, dtype=np.float32))
         write_json(tmp / "metrics.json", metrics)
         if extra is not None:
             extra(tmp)
+        write_manifest(tmp)
 
     write_dir_atomic(target, fill)
+
+
+def update_bundle(target: Path, change: Callable[[Path], None]) -> None:
+    """Apply `change` to a copy of a model directory and swap the copy in, manifest renewed.
+
+    Unchanged files are hard links (no copy of large files); `change` must replace
+    files (write_json, write_file_atomic), never edit them in place.
+    """
+
+    def fill(tmp: Path) -> None:
+        for item in target.iterdir():
+            if item.is_file() and item.name != MANIFEST_FILE:
+                try:
+                    os.link(item, tmp / item.name)
+                except OSError:  # a filesystem without hard links
+                    shutil.copy2(item, tmp / item.name)
+        change(tmp)
+        write_manifest(tmp)
+
+    write_dir_atomic(target, fill)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(directory: Path) -> None:
+    """Record the size and SHA-256 of every file in `directory` (the manifest itself aside)."""
+    files = {p.name: {"size": p.stat().st_size, "sha256": _sha256(p)}
+             for p in sorted(directory.iterdir()) if p.is_file() and p.name != MANIFEST_FILE}
+    write_json(directory / MANIFEST_FILE, {"format_version": FORMAT_VERSION, "files": files})
+
+
+def verify_manifest(path: Path, full: bool = False) -> int:
+    """Check every file listed in the manifest: its size always, its SHA-256 when `full`.
+
+    A corrupted, truncated or swapped file is an error here, never wrong tags later.
+    Returns how many files were checked.
+    """
+    manifest = read_json(path / MANIFEST_FILE)
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict):
+        raise ModelError(f"{path / MANIFEST_FILE}: not a ner-lstm manifest")
+    for name, expected in files.items():
+        file = path / name
+        if not file.is_file():
+            raise ModelError(f"{file}: missing (listed in {MANIFEST_FILE}); restore or retrain the model")
+        size = file.stat().st_size
+        if size != expected.get("size"):
+            raise ModelError(f"{file}: {size} bytes, the manifest says {expected.get('size')}; "
+                             "the file was changed or damaged after the model was saved")
+        if full and _sha256(file) != expected.get("sha256"):
+            raise ModelError(f"{file}: SHA-256 differs from {MANIFEST_FILE}; "
+                             "the file was changed or damaged after the model was saved")
+    return len(files)
 
 
 def crf_json(model: Any) -> dict:
@@ -99,6 +169,10 @@ def crf_json(model: Any) -> dict:
             "end": layer.end.numpy().tolist()}
 
 
+class FormatVersionError(ModelError):
+    """A model directory written by a ner-lstm with another format version."""
+
+
 def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text("utf-8"))
@@ -106,8 +180,33 @@ def read_json(path: Path) -> Any:
         raise ModelError(f"{path}: unreadable or not valid JSON ({err}); retrain or restore the model") from None
 
 
-def check_dir(path: Path) -> None:
-    """Fail clearly on a missing, incomplete or incompatible model directory."""
+def read_vocab(path: Path) -> Any:
+    """The vocabulary of a model directory, with its GloVe table memory-mapped (shared by every process)."""
+    import numpy as np
+
+    from .vocab import Vocab
+
+    try:
+        vocab = Vocab.from_json(read_json(path / "vocab.json"))
+    except (KeyError, TypeError, AttributeError):
+        raise ModelError(f"{path / 'vocab.json'}: missing or malformed vocabulary fields") from None
+    if vocab.glove_words:
+        try:
+            vocab.glove_table = np.load(path / GLOVE_FILE, mmap_mode="r")
+        except (OSError, ValueError) as err:
+            raise ModelError(f"{path / GLOVE_FILE}: cannot be read ({err})") from None
+        if vocab.glove_table.ndim != 2 or len(vocab.glove_table) != len(vocab.glove_words):
+            raise ModelError(f"{path / GLOVE_FILE}: shape {vocab.glove_table.shape} does not match "
+                             f"{len(vocab.glove_words)} GloVe words in vocab.json")
+    return vocab
+
+
+def check_dir(path: Path) -> dict:
+    """Fail clearly on a missing, incomplete, damaged or incompatible model directory; return its config.
+
+    Cheap enough for every load: the manifest's sizes are compared, not its hashes
+    (`ner-lstm info --verify` compares those).
+    """
     if not path.exists():
         leftovers = sorted(path.parent.glob(f".{path.name}.old-*/previous"))
         if leftovers:  # killed in the instant between the two renames of write_dir_atomic
@@ -118,7 +217,21 @@ def check_dir(path: Path) -> None:
         raise ModelError(f"{path}: not a model directory")
     missing = [name for name in REQUIRED if not (path / name).is_file()]
     if missing:
+        if "config.json" not in missing:
+            _check_version(path)  # a model of another format is named as such, not as incomplete
         raise ModelError(f"{path}: incomplete model directory (missing {', '.join(missing)})")
+    config = read_config(path)
+    verify_manifest(path)
+    return config
+
+
+def _check_version(path: Path) -> None:
+    try:
+        read_config(path)
+    except FormatVersionError:
+        raise
+    except ModelError:
+        pass
 
 
 def read_config(path: Path) -> dict:
@@ -126,7 +239,7 @@ def read_config(path: Path) -> dict:
     if not isinstance(config, dict) or "format_version" not in config:
         raise ModelError(f"{path / 'config.json'}: not a ner-lstm model config")
     if config["format_version"] != FORMAT_VERSION:
-        raise ModelError(
+        raise FormatVersionError(
             f"{path / 'config.json'}: model format version {config['format_version']!r}, "
             f"this ner-lstm reads version {FORMAT_VERSION}; retrain the model with this version"
         )

@@ -249,13 +249,12 @@ def tag(
 
     Outputs are written under a temporary name and renamed when complete; inputs are never overwritten.
     """
-    from .bundle import check_dir, read_config
+    from .bundle import check_dir
     from .tagging import ModelSpec, tag_dataset_split, tag_files
 
     if not inputs and dataset is None:
         raise UsageError("give input files (or '-' for stdin) or --dataset ID")
-    check_dir(model)
-    read_config(model)  # fail before reading any input; the model itself loads where it runs
+    check_dir(model)  # fail before reading any input; the model itself loads where it runs
     tagger = ModelSpec(str(model), backend.value, batch_size)
     workers = workers or os.cpu_count() or 1
     if dataset is not None:
@@ -274,12 +273,13 @@ def tag(
 def info(
     model: ModelOption = DEFAULT_MODEL,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    verify: Annotated[bool, typer.Option(help="Also compare every file's SHA-256 with the model's manifest.")] = False,
 ) -> None:
     """Describe a model: labels, vocabulary sizes, training data, scores and versions."""
-    from .bundle import check_dir, read_config, read_json
+    from .bundle import check_dir, read_json, verify_manifest
 
-    check_dir(model)
-    config = read_config(model)
+    config = check_dir(model)
+    verified = verify_manifest(model, full=True) if verify else None
     vocab = read_json(model / "vocab.json")
     metrics = read_json(model / "metrics.json") if (model / "metrics.json").exists() else {}
     description = {
@@ -294,6 +294,8 @@ def info(
         "scores": {k: v for k, v in metrics.items()},
         "versions": config.get("versions", {}),
     }
+    if verified is not None:
+        description["verified_files"] = verified
     if as_json:
         typer.echo(json.dumps(description, indent=1))
         return
@@ -316,4 +318,6 @@ def _format_info(d: dict) -> str:
                 lines.append(f"{split + ' F1:':<13} {100 * s['f1']:.2f} (P {100 * s['precision']:.2f}, R {100 * s['recall']:.2f}; "
                              f"strict {100 * s['strict']['f1']:.2f})")
     lines.append("versions:     " + ", ".join(f"{k} {v}" for k, v in d["versions"].items()))
+    if "verified_files" in d:
+        lines.append(f"verified:     {d['verified_files']} files match the manifest's SHA-256")
     return "\n".join(lines)

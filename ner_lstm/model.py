@@ -1,13 +1,14 @@
 """The network: GloVe + trainable word vectors, a character CNN, case features, BiLSTM, CRF.
 
 `build_model` builds the layers and nothing else; training and decoding live elsewhere.
+The frozen GloVe vectors arrive as an input (looked up by the batch encoder from
+a memory-mapped table), so the network holds only what training changes.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
 import keras
-import numpy as np
 from keras import layers, ops
 
 from .crf import CRF
@@ -51,7 +52,10 @@ class CharCNN(keras.layers.Layer):
 
     def call(self, chars):
         present = ops.not_equal(chars, 0)
-        features = self.conv(self.embed(chars))
+        # Padding characters become zeros, exactly what the convolution's own "same" padding adds,
+        # so a word's last letters see the same neighbours whatever the longest word in the batch.
+        embedded = self.embed(chars) * ops.cast(present, self.compute_dtype)[..., None]
+        features = self.conv(embedded)
         features = ops.where(present[..., None], features, -1e4)
         pooled = ops.max(features, axis=2)
         return ops.where(ops.any(present, axis=2)[..., None], pooled, 0.0)
@@ -73,10 +77,12 @@ class CharCNN(keras.layers.Layer):
 
 
 def build_model(config: ModelConfig, vocab: Vocab) -> keras.Model:
-    """Inputs are id tensors (batch, words) and (batch, words, chars); the output is CRF emissions.
+    """Inputs are id tensors (batch, words) and (batch, words, chars), plus the frozen GloVe
+    vectors (batch, words, dim) when `config.embeddings` is "glove"; the output is CRF emissions.
 
-    Every input embedding masks id 0, so all branches carry the same padding mask
-    (Concatenate would otherwise 'or' the masks and let padding into the LSTM).
+    The padding mask (word id 0) is passed to the BiLSTM explicitly: Keras' merge layers
+    drop a mask when one input has none and Concatenate 'or's masks, either of which
+    would let padding into the LSTM.
     """
     word = keras.Input((None,), dtype="int32", name="word")
     case = keras.Input((None,), dtype="int32", name="case")
@@ -88,11 +94,9 @@ def build_model(config: ModelConfig, vocab: Vocab) -> keras.Model:
     words = layers.Embedding(len(vocab.words) + 2, config.word_dim, embeddings_initializer=word_init,
                              mask_zero=True, name="word_embedding")(word)
     if use_glove:
-        glove = keras.Input((None,), dtype="int32", name="glove")
+        glove = keras.Input((None, config.word_dim), dtype="float32", name="glove")
         inputs["glove"] = glove
-        pretrained = layers.Embedding(len(vocab.glove_words) + 2, config.word_dim, trainable=False,
-                                      mask_zero=True, name="glove_embedding")(glove)
-        words = layers.Add(name="word_vectors")([pretrained, words])
+        words = layers.Add(name="word_vectors")([glove, words])  # the mask comes from the word ids
 
     chars = CharCNN(len(vocab.chars) + 2, config.char_dim, config.char_filters, config.char_window,
                     name="char_cnn")(char)
@@ -100,16 +104,10 @@ def build_model(config: ModelConfig, vocab: Vocab) -> keras.Model:
 
     x = layers.Concatenate(name="features")([words, chars, cases])
     x = layers.Dropout(config.dropout)(x)
-    x = layers.Bidirectional(layers.LSTM(config.lstm_units, return_sequences=True), name="bilstm")(x)
+    mask = ops.not_equal(word, 0)
+    x = layers.Bidirectional(layers.LSTM(config.lstm_units, return_sequences=True), name="bilstm")(x, mask=mask)
     x = layers.Dropout(config.dropout)(x)
     emissions = layers.Dense(len(vocab.labels), name="emissions")(x)
     outputs = CRF(len(vocab.labels), name="crf")(emissions)
     return keras.Model(inputs, outputs, name="ner_lstm")
 
-
-def load_pretrained(model: keras.Model, vectors: np.ndarray) -> None:
-    """Copy GloVe rows into the frozen table (after building: a constant initialiser bloats the file)."""
-    layer = model.get_layer("glove_embedding")
-    table = np.zeros(layer.embeddings.shape, dtype="float32")
-    table[2:] = vectors
-    layer.embeddings.assign(table)

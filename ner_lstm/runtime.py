@@ -16,10 +16,10 @@ ONNX_FILE = "model.onnx"
 
 
 def input_spec(model) -> dict:
-    """TensorSpecs with every dimension unknown, so one graph serves all batch shapes."""
+    """TensorSpecs with batch and length unknown, so one graph serves all batch shapes."""
     import tensorflow as tf
 
-    return {name: tf.TensorSpec([None] * len(t.shape), tf.int32, name=name) for name, t in model.input.items()}
+    return {name: tf.TensorSpec([None, None, *t.shape[2:]], t.dtype, name=name) for name, t in model.input.items()}
 
 
 def export_onnx(model, directory: Path) -> None:
@@ -28,7 +28,7 @@ def export_onnx(model, directory: Path) -> None:
 
     warnings.filterwarnings("ignore", category=FutureWarning, module="keras.src.export")  # tf2onnx's np.object probe
     # Keras exports only a model that has been called; one dummy batch does it.
-    model({name: np.ones((1, 1) if len(t.shape) == 2 else (1, 1, 1), np.int32) for name, t in model.input.items()})
+    model({name: np.ones((1, 1, *(d or 1 for d in t.shape[2:])), t.dtype) for name, t in model.input.items()})
     write_file_atomic(
         directory / ONNX_FILE,
         lambda tmp: model.export(str(tmp), format="onnx", input_signature=[input_spec(model)], verbose=False),

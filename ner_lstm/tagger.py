@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .batching import encode_batch, sorted_batches
-from .bundle import CRF_FILE, check_dir, crf_json, read_config, read_json
+from .bundle import CRF_FILE, check_dir, crf_json, read_json, read_vocab
 from .corpus import Sentence
 from .crf_numpy import marginals_numpy, viterbi_numpy
 from .entities import Entity, entities, join_tokens
@@ -76,12 +76,8 @@ class Tagger:
         if backend not in BACKENDS:
             raise UsageError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         path = Path(path)
-        check_dir(path)
-        config = read_config(path)
-        try:
-            vocab = Vocab.from_json(read_json(path / "vocab.json"))
-        except (KeyError, TypeError, AttributeError):
-            raise ModelError(f"{path / 'vocab.json'}: missing or malformed vocabulary fields") from None
+        config = check_dir(path)
+        vocab = read_vocab(path)
         has_onnx = (path / ONNX_FILE).is_file() and (path / CRF_FILE).is_file()
         if backend == "onnx" and not has_onnx:
             raise ModelError(f"{path}: has no {ONNX_FILE} export; use --backend keras")
@@ -122,7 +118,7 @@ class Tagger:
         The network runs in a helper thread (it releases the GIL) while this one
         encodes the next batch and decodes the previous, so both cores stay busy.
         """
-        results: list[Tagged | None] = [None] * len(sentences)
+        results: list[Tagged | None] = [Tagged(s, [], [], []) if not len(s) else None for s in sentences]
         lengths = [len(s) for s in sentences]
 
         def finish(batch: list[int], chosen: list[Sentence], emissions: Future) -> None:
@@ -132,6 +128,9 @@ class Tagger:
         with ThreadPoolExecutor(max_workers=1) as network:
             pending = None
             for batch in sorted_batches(lengths, max_tokens=32 * self.batch_size, max_size=self.batch_size):
+                batch = [i for i in batch if lengths[i]]  # empty sentences have their (empty) result already
+                if not batch:
+                    continue
                 chosen = [sentences[i] for i in batch]
                 running = (batch, chosen, network.submit(self.emissions, encode_batch(chosen, self.vocab)))
                 if pending is not None:
@@ -178,14 +177,11 @@ class Tagger:
 
 def _check_consistent(path: Path, model, vocab: Vocab) -> None:
     """Catch a vocab.json that does not belong to model.keras before it mislabels anything."""
-    expected = {"crf": len(vocab.labels), "word_embedding": len(vocab.words) + 2}
-    sizes = {"crf": model.get_layer("crf").num_tags, "word_embedding": model.get_layer("word_embedding").input_dim}
-    if vocab.glove_words:
-        expected["glove_embedding"] = len(vocab.glove_words) + 2
-        try:
-            sizes["glove_embedding"] = model.get_layer("glove_embedding").input_dim
-        except ValueError:
-            sizes["glove_embedding"] = -1
+    expected = {"crf": len(vocab.labels), "word_embedding": len(vocab.words) + 2,
+                "glove": -1 if vocab.glove_table is None else vocab.glove_table.shape[1]}
+    glove_input = model.input.get("glove")
+    sizes = {"crf": model.get_layer("crf").num_tags, "word_embedding": model.get_layer("word_embedding").input_dim,
+             "glove": -1 if glove_input is None else glove_input.shape[-1]}
     for name, size in expected.items():
         if sizes[name] != size:
             raise ModelError(f"{path / 'vocab.json'}: does not match model.keras ({name}: {size} vs {sizes[name]})")

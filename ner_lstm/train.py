@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from .batching import drop_singletons, encode_batch, training_batches
-from .bundle import FORMAT_VERSION, load_keras_model, read_json, save_bundle, write_dir_atomic, write_file_atomic, write_json
+from .bundle import (FORMAT_VERSION, load_keras_model, read_json, save_bundle, update_bundle, write_dir_atomic,
+                     write_file_atomic, write_json)
 from .corpus import Sentence
 from .errors import UsageError
 from .evaluate import score
-from .model import ModelConfig, build_model, load_pretrained
+from .model import ModelConfig, build_model
 from .vocab import Vocab
 
 STATE_WEIGHTS = "state.weights.h5"
@@ -83,8 +84,8 @@ def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions,
 
     spec = {"word": tf.TensorSpec((None, None), tf.int32), "case": tf.TensorSpec((None, None), tf.int32),
             "char": tf.TensorSpec((None, None, None), tf.int32)}
-    if vocab.glove_words:
-        spec["glove"] = tf.TensorSpec((None, None), tf.int32)
+    if vocab.glove_table is not None:
+        spec["glove"] = tf.TensorSpec((None, None, vocab.glove_table.shape[1]), tf.float32)
     data = tf.data.Dataset.from_generator(generate, output_signature=(spec, tf.TensorSpec((None, None), tf.int32)))
     return data.apply(tf.data.experimental.assert_cardinality(count)).prefetch(2)
 
@@ -163,9 +164,8 @@ class Trainer:
 
         keras.utils.set_random_seed(self.options.seed)
         self.vocab = Vocab.build(train, glove_words)
+        self.vocab.glove_table = vectors
         self.model = build_model(self.options.model, self.vocab)
-        if vectors is not None:
-            load_pretrained(self.model, vectors)
         self.serving = build_model(self.options.model, self.vocab)
         _compile(self.model, self.options, steps_per_epoch(train, self.options.batch_size))
 
@@ -181,6 +181,10 @@ class Trainer:
         self.options.model = ModelConfig.from_json(saved["model"])
         keras.utils.set_random_seed(self.options.seed + self.state["epoch"])
         self.vocab = Vocab.from_json(read_json(ckpt / "vocab.json"))
+        if self.options.model.embeddings == "glove":
+            from .embeddings import glove_matrix
+
+            self.vocab.glove_table = glove_matrix()
         self.model = build_model(self.options.model, self.vocab)
         self.serving = build_model(self.options.model, self.vocab)
         _compile(self.model, self.options, steps_per_epoch(train, self.options.batch_size))
@@ -195,7 +199,7 @@ class Trainer:
 
     def save_best(self, metrics: dict) -> None:
         self.serving.set_weights(self.model.get_weights())  # an uncompiled twin: no optimizer state in the file
-        save_bundle(self.model_dir, self.serving, self.config_json(), self.vocab.to_json(), metrics,
+        save_bundle(self.model_dir, self.serving, self.config_json(), self.vocab, metrics,
                     extra=lambda tmp: _write_history(tmp, self.state["history"]))
 
     def save_checkpoint(self) -> None:
@@ -230,7 +234,7 @@ class Trainer:
             self.save_best({"epoch": state["epoch"], "dev": dev_scores})
         else:
             state["wait"] += 1
-            _write_history(self.model_dir, state["history"])
+            update_bundle(self.model_dir, lambda tmp: _write_history(tmp, state["history"]))
         self.save_checkpoint()
         if self.options.verbose:
             mark = " (best, saved)" if improved else f" (best {100 * state['best_f1']:.2f} at epoch {state['best_epoch']})"
@@ -278,7 +282,8 @@ class Trainer:
         from .runtime import export_onnx
 
         if self.state["best_epoch"]:
-            export_onnx(load_keras_model(self.model_dir), self.model_dir)  # exactly the model that was saved
+            model = load_keras_model(self.model_dir)  # exactly the model that was saved
+            update_bundle(self.model_dir, lambda tmp: export_onnx(model, tmp))
         shutil.rmtree(checkpoint_dir(self.model_dir), ignore_errors=True)
 
 
@@ -341,5 +346,5 @@ def evaluate_test(model_dir: Path, test: Sequence[Sentence]) -> dict:
     test_scores = score([s.tags for s in test], tagger.predict_tags(test))
     metrics = read_json(model_dir / "metrics.json")
     metrics["test"] = test_scores
-    write_json(model_dir / "metrics.json", metrics)
+    update_bundle(model_dir, lambda tmp: write_json(tmp / "metrics.json", metrics))
     return test_scores

@@ -9,6 +9,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .corpus import Sentence, iob2_to_bioes, to_iob2
 
 UNK = 1  # 0 is padding
@@ -53,6 +55,9 @@ class Vocab:
     chars: list[str]
     labels: list[str]  # BIOES, the scheme the model is trained on; tags in and out are IOB2
     glove_words: list[str] = field(default_factory=list)
+    # The frozen GloVe rows (len(glove_words), dim), usually memory-mapped; row i belongs to id i + 2.
+    # Kept out of the network so the exported graph stays small (a 400k-row constant cost 9 GB to export).
+    glove_table: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.word_index = {w: i + 2 for i, w in enumerate(self.words)}
@@ -90,6 +95,13 @@ class Vocab:
             found = self.glove_index.get(_DIGITS.sub("0", lower), UNK)
         return found
 
+    def glove_vectors(self, ids: np.ndarray) -> np.ndarray:
+        """Frozen vectors for an array of GloVe ids; padding (0) and unknown (1) get zeros."""
+        assert self.glove_table is not None
+        vectors = np.asarray(self.glove_table[np.maximum(ids - 2, 0)], dtype=np.float32)
+        vectors[ids < 2] = 0.0
+        return vectors
+
     def word_id(self, word: str) -> int:
         return self.word_index.get(normalise(word), UNK)
 
@@ -100,7 +112,7 @@ class Vocab:
         """(word, case, GloVe, character) ids of a token; cached, since tokens repeat a lot."""
         found = self._token_cache.get(token)
         if found is None:
-            chars = self.char_ids(token)
+            chars = self.char_ids(token) or [UNK]  # an empty token is a token, not padding
             if len(chars) > MAX_WORD_CHARS:
                 chars = chars[: MAX_WORD_CHARS // 2] + chars[-(MAX_WORD_CHARS // 2) :]
             found = (self.word_id(token), case_of(token), self.glove_id(token), chars)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ner_lstm.batching import encode_batch
-from ner_lstm.bundle import FORMAT_VERSION, save_bundle
+from ner_lstm.bundle import FORMAT_VERSION, save_bundle, verify_manifest, write_manifest
 from ner_lstm.corpus import Sentence
 from ner_lstm.errors import ModelError
 from ner_lstm.model import ModelConfig, build_model
@@ -29,6 +29,7 @@ SMALL = ModelConfig(embeddings="glove", word_dim=4, char_dim=4, char_filters=6, 
 def small_model():
     keras.utils.set_random_seed(1)
     vocab = Vocab.build(SENTENCES, glove_words=["major", "tom", "is", "a", "unseen"])
+    vocab.glove_table = np.random.default_rng(0).normal(size=(5, SMALL.word_dim)).astype("float32")
     model = build_model(SMALL, vocab)
     # Non-zero weights everywhere, so a masking mistake would show in the numbers.
     model.set_weights([np.random.default_rng(i).normal(size=w.shape).astype("float32")
@@ -46,7 +47,7 @@ def test_padding_does_not_change_real_tokens(small_model):
 
 def bundle(path, model, vocab, version=FORMAT_VERSION):
     config = {"format_version": version, "model": SMALL.to_json(), "labels": vocab.labels}
-    save_bundle(path, model, config, vocab.to_json(), {"epoch": 1})
+    save_bundle(path, model, config, vocab, {"epoch": 1})
     return path
 
 
@@ -75,6 +76,7 @@ def test_model_file_with_lambda_layer_is_refused(small_model, tmp_path):
     inputs = keras.Input((None,), dtype="int32", name="word")
     evil = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
     evil.save(path / "model.keras")
+    write_manifest(path)  # a crafted model with a consistent manifest: safe mode is what stops it
     with pytest.raises(ModelError, match="cannot be loaded safely"):
         Tagger.load(path)
 
@@ -83,8 +85,11 @@ def test_corrupted_model_file(small_model, tmp_path):
     model, vocab = small_model
     path = bundle(tmp_path / "m", model, vocab)
     (path / "model.keras").write_bytes(b"not a zip archive")
-    with pytest.raises(ModelError, match="model.keras: cannot be loaded"):
+    with pytest.raises(ModelError, match="model.keras: 17 bytes, the manifest says"):
         Tagger.load(path)
+    write_manifest(path)
+    with pytest.raises(ModelError, match="model.keras: cannot be loaded"):
+        Tagger.load(path, backend="keras")
 
 
 def test_tampered_vocabulary(small_model, tmp_path):
@@ -93,9 +98,11 @@ def test_tampered_vocabulary(small_model, tmp_path):
     data = json.loads((path / "vocab.json").read_text())
     data["labels"] = data["labels"][:-1]
     (path / "vocab.json").write_text(json.dumps(data))
+    write_manifest(path)
     with pytest.raises(ModelError, match="vocab.json: does not match model.keras"):
         Tagger.load(path)
     (path / "vocab.json").write_text("{broken")
+    write_manifest(path)
     with pytest.raises(ModelError, match="not valid JSON"):
         Tagger.load(path)
 
@@ -105,8 +112,12 @@ def test_incompatible_format_version_and_incomplete_directory(small_model, tmp_p
     path = bundle(tmp_path / "m", model, vocab, version=99)
     with pytest.raises(ModelError, match="format version 99"):
         Tagger.load(path)
+    path = bundle(tmp_path / "m", model, vocab)
     (path / "model.keras").unlink()
-    with pytest.raises(ModelError, match=r"incomplete model directory \(missing model.keras\)"):
+    with pytest.raises(ModelError, match=r"model.keras: missing \(listed in manifest.json\)"):
+        Tagger.load(path)
+    (path / "manifest.json").unlink()
+    with pytest.raises(ModelError, match=r"incomplete model directory \(missing manifest.json\)"):
         Tagger.load(path)
     with pytest.raises(ModelError, match="no model here"):
         Tagger.load(tmp_path / "absent")
@@ -121,7 +132,7 @@ def test_failed_save_keeps_the_previous_model(small_model, tmp_path):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        save_bundle(path, model, {"format_version": FORMAT_VERSION}, vocab.to_json(), {}, extra=explode)
+        save_bundle(path, model, {"format_version": FORMAT_VERSION}, vocab, {}, extra=explode)
     assert {p.name: p.read_bytes() for p in path.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["m"], "no temporary directories left behind"
     shutil.rmtree(path)
@@ -134,3 +145,23 @@ def test_interrupted_swap_points_at_the_previous_model(tmp_path):
     leftover.mkdir(parents=True)
     with pytest.raises(ModelError, match=r"previous model is in .*\.m\.old-abc/previous"):
         check_dir(tmp_path / "m")
+
+
+def test_manifest_catches_a_swapped_or_damaged_file(small_model, tmp_path):
+    model, vocab = small_model
+    path = bundle(tmp_path / "m", model, vocab)
+    assert verify_manifest(path, full=True) == len([p for p in path.iterdir() if p.name != "manifest.json"])
+    crf = (path / "crf.json").read_bytes()
+    swapped = crf.replace(b"0", b"1", 1)  # same size: only the hash tells
+    assert len(swapped) == len(crf) and swapped != crf
+    (path / "crf.json").write_bytes(swapped)
+    Tagger.load(path)  # the cheap check at load compares sizes only
+    with pytest.raises(ModelError, match="crf.json: SHA-256 differs"):
+        verify_manifest(path, full=True)
+    (path / "crf.json").write_bytes(crf + b" ")
+    with pytest.raises(ModelError, match=r"crf.json: \d+ bytes, the manifest says"):
+        Tagger.load(path)
+    (path / "crf.json").write_bytes(crf)
+    (path / "glove.npy").unlink()
+    with pytest.raises(ModelError, match="glove.npy: missing"):
+        verify_manifest(path)

@@ -12,11 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from typer.testing import CliRunner
 
 from conftest import SAMPLE
+from ner_lstm.bundle import write_manifest
 from ner_lstm.cli import app
 from ner_lstm.corpus import read_conll
 from ner_lstm.errors import InputError
@@ -135,6 +137,7 @@ def broken_copy(trained_model: Path, tmp_path: Path, damage) -> Path:
     return copy
 
 
+# Damage the manifest does not see (it was rewritten after the damage): the loader's own checks.
 @pytest.mark.parametrize("damage, fragment", [
     (lambda m: (m / "config.json").unlink(), "incomplete model directory (missing config.json)"),
     (lambda m: (m / "model.keras").write_bytes(b"PK\x03\x04 truncated"), "model.keras: cannot be loaded"),
@@ -142,12 +145,34 @@ def broken_copy(trained_model: Path, tmp_path: Path, damage) -> Path:
     (lambda m: (m / "vocab.json").write_text('{"words": [}'), "vocab.json: unreadable or not valid JSON"),
     (lambda m: (m / "crf.json").write_text('{"transitions": [[1]], "start": [0], "end": [0]}'), "do not match"),
     (lambda m: (m / "config.json").write_text(json.dumps({"format_version": 0})), "model format version 0"),
+    (lambda m: np.save(m / "glove.npy", np.zeros((3, 50), np.float32)), "glove.npy: shape (3, 50) does not match"),
 ])
 def test_damaged_models(trained_model, tmp_path, damage, fragment):
-    model = broken_copy(trained_model, tmp_path, damage)
+    model = broken_copy(trained_model, tmp_path, lambda m: (damage(m), write_manifest(m)))
     backend = "keras" if "model.keras" in fragment else "auto"
     result = run("predict", "--model", str(model), "--backend", backend, "Major Tom")
     assert_one_line_error(result, 2, fragment)
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    (lambda m: (m / "glove.npy").unlink(), "glove.npy: missing (listed in manifest.json)"),
+    (lambda m: (m / "model.onnx").write_bytes(b"garbage"), "model.onnx: 7 bytes, the manifest says"),
+    (lambda m: (m / "vocab.json").write_text("{}"), "vocab.json: 2 bytes, the manifest says"),
+])
+def test_damage_after_saving_is_caught_by_the_manifest(trained_model, tmp_path, damage, fragment):
+    model = broken_copy(trained_model, tmp_path, damage)
+    assert_one_line_error(run("predict", "--model", str(model), "Major Tom"), 2, fragment)
+    assert_one_line_error(run("tag", "--model", str(model), "-"), 2, fragment)
+
+
+def test_info_verify_compares_hashes(trained_model, tmp_path):
+    model = broken_copy(trained_model, tmp_path, lambda m: None)
+    result = run("info", "--model", str(model), "--verify")
+    assert result.exit_code == 0 and "files match the manifest's SHA-256" in result.stdout
+    labels = (model / "crf.json").read_text()
+    (model / "crf.json").write_text(labels.replace("0", "1", 1))  # same size
+    assert run("info", "--model", str(model)).exit_code == 0
+    assert_one_line_error(run("info", "--model", str(model), "--verify"), 2, "crf.json: SHA-256 differs")
 
 
 def test_half_written_model_directory(tmp_path):
