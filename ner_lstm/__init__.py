@@ -8,7 +8,7 @@ __all__ = ["Tagger", "__version__"]
 def __getattr__(name: str):
     # Importing the package stays cheap; TensorFlow loads only when a Tagger is asked for.
     if name == "Tagger":
-        from .tagger import Tagger
+        from .inference.tagger import Tagger
 
         return Tagger
     raise AttributeError(name)

@@ -29,6 +29,10 @@ class InputError(NerError):
         self.line = line
 
 
+class InputWarning(UserWarning):
+    """Something in an input was read in a way the user should know about (the CLI prints one line)."""
+
+
 class ModelError(NerError):
     """A model directory is missing, incomplete, tampered with or incompatible."""
 

@@ -5,9 +5,9 @@ import hashlib
 import json
 
 import pytest
+from conftest import write
 from typer.testing import CliRunner
 
-from conftest import write
 from ner_lstm.cli import app
 
 MAJOR_TOM = "Major Tom is a great battle commander."

@@ -4,10 +4,10 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
-
-from ner_lstm.crf import CRF
-from ner_lstm.crf_numpy import marginals_numpy, viterbi_numpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ner_lstm.model.crf import CRF
+from ner_lstm.model.crf_numpy import marginals_numpy, viterbi_numpy
 
 
 def path_scores(emissions, length, transitions, start, end):

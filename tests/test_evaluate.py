@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import pytest
-
-from ner_lstm.entities import spans
-from ner_lstm.evaluate import format_report, score
+from ner_lstm.inference.entities import spans
+from ner_lstm.training.evaluate import format_report, score
 
 
 def test_hand_computed_scores():
@@ -41,7 +40,7 @@ def test_spans(tags, expected):
 
 
 def test_joined_tokens_offsets_slice_back():
-    from ner_lstm.entities import join_tokens
+    from ner_lstm.data.corpus import join_tokens
 
     text, offsets = join_tokens(["Major", "Tom", "", "😀"])
     assert text == "Major Tom  😀"

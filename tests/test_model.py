@@ -7,15 +7,15 @@ import shutil
 import keras
 import numpy as np
 import pytest
+from ner_lstm.model.batching import encode_batch
+from ner_lstm.inference.bundle import FORMAT_VERSION, save_bundle, verify_manifest, write_manifest
+from ner_lstm.data.corpus import Sentence
+from ner_lstm.inference.runtime import export_onnx
+from ner_lstm.inference.tagger import Tagger
+from ner_lstm.model.vocab import Vocab
 
-from ner_lstm.batching import encode_batch
-from ner_lstm.bundle import FORMAT_VERSION, save_bundle, verify_manifest, write_manifest
-from ner_lstm.corpus import Sentence
 from ner_lstm.errors import ModelError
-from ner_lstm.model import ModelConfig, build_model
-from ner_lstm.runtime import export_onnx
-from ner_lstm.tagger import Tagger
-from ner_lstm.vocab import Vocab
+from ner_lstm.model.network import ModelConfig, build_model
 
 SENTENCES = [
     Sentence(["Major", "Tom", "is", "a", "great", "battle", "commander", "."],
@@ -139,7 +139,7 @@ def test_failed_save_keeps_the_previous_model(small_model, tmp_path):
 
 
 def test_interrupted_swap_points_at_the_previous_model(tmp_path):
-    from ner_lstm.bundle import check_dir
+    from ner_lstm.inference.bundle import check_dir
 
     leftover = tmp_path / ".m.old-abc" / "previous"
     leftover.mkdir(parents=True)

@@ -14,15 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from conftest import SAMPLE
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ner_lstm.inference.bundle import write_manifest
+from ner_lstm.data.corpus import read_conll
+from ner_lstm.data.sources import read_records
 from typer.testing import CliRunner
 
-from conftest import SAMPLE
-from ner_lstm.bundle import write_manifest
 from ner_lstm.cli import app
-from ner_lstm.corpus import read_conll
 from ner_lstm.errors import InputError
-from ner_lstm.tagging import read_records
 
 GOOD = "Major B-PER\nTom I-PER\nleft O\nLondon B-LOC\n"
 
@@ -240,13 +241,26 @@ def test_sigkill_then_resume(tmp_path):
     assert run("info", "--model", str(model)).exit_code == 0
     state = json.loads(checkpoint.read_text())["state"]
     result = subprocess.run([sys.executable, "-m", "ner_lstm", "train", "--train", str(SAMPLE / "train.txt"),
-                             "--dev", str(SAMPLE / "dev.txt"), "--model", str(model), "--resume",
+                             "--dev", str(SAMPLE / "dev.txt"), "--model", str(model), "--resume", "--seed", "5", "--embeddings", "none",
                              "--epochs", str(state["epoch"] + 2), "--patience", "40"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     log = [json.loads(line) for line in (model / "training.jsonl").read_text().splitlines()]
     assert [entry["epoch"] for entry in log] == list(range(1, state["epoch"] + 3))
     assert (model / "model.onnx").is_file() and not checkpoint.exists()
+
+
+def test_resume_refuses_other_options_or_data(tmp_path):
+    model = tmp_path / "m"
+    process = start_training(model, "--epochs", "40", "--patience", "40")
+    wait_for(tmp_path / ".m.checkpoint" / "state.json", process)
+    process.kill()
+    process.wait()
+    base = ["train", "--train", str(SAMPLE / "train.txt"), "--model", str(model), "--resume", "--embeddings", "none"]
+    assert_one_line_error(run(*base, "--dev", str(SAMPLE / "dev.txt"), "--seed", "5", "--batch-size", "8"), 2,
+                          "the interrupted run used --batch-size 32, this one 8")
+    assert_one_line_error(run(*base, "--dev", str(SAMPLE / "test.txt"), "--seed", "5"), 2,
+                          "the interrupted run trained on other data")
 
 
 def test_ctrl_c_keeps_the_best_model(tmp_path):

@@ -7,13 +7,14 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import write
+from ner_lstm.data.corpus import read_conll
+from ner_lstm.inference.tagger import Tagger
+from ner_lstm.data.sources import sniff_format
+from ner_lstm.engines.outputs import plan_outputs
 from typer.testing import CliRunner
 
-from conftest import write
 from ner_lstm.cli import app
-from ner_lstm.corpus import read_conll
-from ner_lstm.tagger import Tagger
-from ner_lstm.tagging import plan_outputs, sniff_format
 
 TEXT = "Major Tom left London.\n\nAda Lovelace works for NASA in Paris. She likes it.\n"
 
@@ -55,10 +56,31 @@ def test_jsonl_input_passes_fields_through(trained_model, tmp_path):
     lines = [{"id": "a", "text": "Major Tom left London.", "meta": {"k": 1}},
              {"id": "b", "tokens": ["Grace", "Hopper", "visited", "Oslo"]}]
     path = write(tmp_path / "in.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
-    records = [json.loads(x) for x in tag(trained_model, str(path)).stdout.splitlines()]
-    assert [r["id"] for r in records] == ["a", "b"]
-    assert records[0]["meta"] == {"k": 1}
+    records = [json.loads(x) for x in tag(trained_model, str(path), "--field-prefix", "ner_").stdout.splitlines()]
+    assert [r["id"] for r in records] == ["a", "b"], "the user's own id is kept"
+    assert [r["ner_id"] for r in records] == [1, 2]
+    assert records[0]["meta"] == {"k": 1} and records[0]["text"] == "Major Tom left London."
     assert records[1]["tokens"] == ["Grace", "Hopper", "visited", "Oslo"]
+    assert len(records[1]["ner_tags"]) == 4 and "ner_tokens" not in records[1], "the input tokens are echoed once"
+
+
+@pytest.mark.parametrize("field", ["tags", "entities", "id", "offsets"])
+def test_jsonl_fields_are_never_overwritten(trained_model, tmp_path, field):
+    record = {"text": "Major Tom left London.", field: "mine"}
+    path = write(tmp_path / "in.jsonl", json.dumps(record) + "\n")
+    result = run("tag", "--model", str(trained_model), str(path))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"{path}:1: the record's field {field!r} would be overwritten" in result.stderr
+    assert "--field-prefix" in result.stderr
+    prefixed = json.loads(tag(trained_model, str(path), "--field-prefix", "ner_").stdout)
+    assert prefixed[field] == "mine" and "ner_tags" in prefixed
+
+
+def test_jsonl_tokens_line_up_one_to_one(trained_model, tmp_path):
+    tokens = ["Major", " ", "Tom", "", "left", "\u200b", "London"]
+    path = write(tmp_path / "in.jsonl", json.dumps({"tokens": tokens}) + "\n")
+    record = json.loads(tag(trained_model, str(path)).stdout)
+    assert record["tokens"] == tokens and len(record["tags"]) == len(tokens)
 
 
 def test_bad_jsonl_line_is_named(trained_model, tmp_path):
@@ -82,7 +104,7 @@ def test_html_is_a_whole_page(trained_model, tmp_path):
         "--output-format", "html")
     page = out.read_text()
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    assert "&lt;b&gt;" in page, "input text is escaped"
+    assert "<b>" not in page and "&lt;" in page and "&gt;" in page, "input text is escaped"
     assert '<mark class="PER"' in page
 
 
@@ -159,7 +181,7 @@ def test_onnx_and_keras_give_identical_tags_on_conll_test(trained_model):
 
 
 def test_worker_processes_give_the_same_output_in_the_same_order(trained_model, sample, tmp_path, monkeypatch):
-    from ner_lstm import tagging
+    from ner_lstm.engines import local as tagging
 
     monkeypatch.setattr(tagging, "WINDOW_TOKENS", 60)  # many small windows, so several are in flight
     tagger = Tagger.load(trained_model)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
-
-from ner_lstm.text import split_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ner_lstm.data.text import split_text
 
 
 def test_sentences_tokens_and_offsets():

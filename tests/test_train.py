@@ -5,11 +5,11 @@ import json
 
 import numpy as np
 import pytest
+from ner_lstm.data.corpus import read_conll
+from ner_lstm.training.train import Trainer, TrainOptions, check_target, checkpoint_dir
 
-from ner_lstm.corpus import read_conll
 from ner_lstm.errors import UsageError
-from ner_lstm.model import ModelConfig
-from ner_lstm.train import Trainer, TrainOptions, check_target, checkpoint_dir
+from ner_lstm.model.network import ModelConfig
 
 TINY = ModelConfig(embeddings="none", word_dim=8, char_dim=8, char_filters=8, case_dim=4, lstm_units=8)
 
@@ -21,7 +21,7 @@ def corpus(sample):
 
 def trainer(path, epochs, seed=3, **kwargs):
     options = TrainOptions(epochs=epochs, batch_size=16, seed=seed, verbose=0, model=TINY, **kwargs)
-    return Trainer(path, options, {"train": {"source": "sample"}})
+    return Trainer(path, options, {"train": {"source": "sample"}}, fingerprint="sample-96")
 
 
 def test_resume_restores_weights_optimizer_and_counters(corpus, tmp_path):
@@ -59,13 +59,40 @@ def test_same_seed_same_model(corpus, tmp_path):
         np.testing.assert_allclose(left, right, rtol=1e-6, atol=1e-6)
 
 
-def test_max_minutes_stops_after_the_current_batch(corpus, tmp_path):
+def test_resume_never_replaces_a_better_model_saved_before_a_kill(corpus, tmp_path):
+    train, dev = corpus
+    model_dir = tmp_path / "m"
+    first = trainer(model_dir, epochs=2)
+    first.prepare(train, (), None)
+    first.fit(train, dev)
+    saved = json.loads((model_dir / "metrics.json").read_text())
+    # As if killed after saving the best model but before the checkpoint recorded it.
+    state_file = checkpoint_dir(model_dir) / "state.json"
+    checkpoint = json.loads(state_file.read_text())
+    checkpoint["state"].update(best_f1=saved["dev"]["f1"] - 0.5, best_epoch=saved["epoch"] - 1)
+    state_file.write_text(json.dumps(checkpoint))
+    second = trainer(model_dir, epochs=3, resume=True)
+    second.restore(train)
+    assert second.state["best_f1"] == saved["dev"]["f1"] and second.state["best_epoch"] == saved["epoch"]
+    second.fit(train, dev)
+    assert json.loads((model_dir / "metrics.json").read_text())["dev"]["f1"] >= saved["dev"]["f1"]
+
+
+def test_max_minutes_scores_the_partial_epoch_with_averaged_weights(corpus, tmp_path, capsys):
     train, dev = corpus
     run = trainer(tmp_path / "m", epochs=5, max_minutes=0.0)
+    run.options.verbose = 1
     run.prepare(train, (), None)
     summary = run.fit(train, dev)
     assert summary["epochs"] == 1
     assert (tmp_path / "m" / "model.keras").is_file(), "the partial epoch is still scored and saved"
+    log = json.loads((tmp_path / "m" / "training.jsonl").read_text().splitlines()[0])
+    assert log["partial_steps"] == [1, 6]
+    assert "reached after 1 of 6 steps of epoch 1: the partial epoch was scored with its averaged weights" \
+        in capsys.readouterr().out
+    averaged = [v.numpy() for v in run.model.optimizer._model_variables_moving_average]
+    for weight, average in zip(run.model.trainable_variables, averaged):
+        np.testing.assert_array_equal(weight.numpy(), average)
 
 
 def test_refuses_to_overwrite_without_flag(tmp_path):

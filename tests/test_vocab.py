@@ -3,9 +3,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from ner_lstm.corpus import Sentence
-from ner_lstm.vocab import CASE_IDS, UNK, Vocab, case_of, normalise
+from ner_lstm.data.corpus import Sentence
+from ner_lstm.model.vocab import CASE_IDS, UNK, Vocab, case_of, normalise
 
 
 @pytest.mark.parametrize("word, case", [

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .batching import encode_batch, sorted_batches
+from ..data.corpus import Sentence, join_tokens
+from ..data.text import split_text
+from ..errors import ModelError, UsageError
+from ..model.batching import encode_batch, sorted_batches
+from ..model.crf_numpy import marginals_numpy, viterbi_numpy
+from ..model.vocab import Vocab
 from .bundle import CRF_FILE, check_dir, crf_json, read_json, read_vocab
-from .corpus import Sentence
-from .crf_numpy import marginals_numpy, viterbi_numpy
-from .entities import Entity, entities, join_tokens
-from .errors import ModelError, UsageError
-from .text import split_text
-from .vocab import Vocab
+from .entities import Entity, entities
 
 BACKENDS = ("auto", "onnx", "keras")
 Emissions = Callable[[dict[str, np.ndarray]], np.ndarray]
@@ -166,13 +166,15 @@ class Tagger:
 
     def tag_dataset(self, dataset, token_field: str = "tokens", batch_size: int = 256):
         """Add `pred_tags` and `entities` columns to a Hugging Face `datasets.Dataset`."""
+        from ..data.sources import dataset_sentence
 
-        def add_columns(batch: dict) -> dict:
-            tagged = self.tag([Sentence(list(tokens)) for tokens in batch[token_field]])
+        def add_columns(batch: dict, indices: list[int]) -> dict:
+            tagged = self.tag([dataset_sentence(tokens, None, None, "dataset", i + 1)
+                               for tokens, i in zip(batch[token_field], indices)])
             return {"pred_tags": [t.tags for t in tagged],
                     "entities": [[e.to_json() for e in t.entities] for t in tagged]}
 
-        return dataset.map(add_columns, batched=True, batch_size=batch_size)
+        return dataset.map(add_columns, batched=True, batch_size=batch_size, with_indices=True)
 
 
 def _check_consistent(path: Path, model, vocab: Vocab) -> None:

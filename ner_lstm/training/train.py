@@ -17,14 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .batching import drop_singletons, encode_batch, training_batches
-from .bundle import (FORMAT_VERSION, load_keras_model, read_json, save_bundle, update_bundle, write_dir_atomic,
-                     write_file_atomic, write_json)
-from .corpus import Sentence
-from .errors import UsageError
-from .evaluate import score
-from .model import ModelConfig, build_model
-from .vocab import Vocab
+from ..data.corpus import Sentence
+from ..data.sources import Corpora
+from ..errors import UsageError
+from ..files import write_dir_atomic, write_file_atomic, write_json
+from ..inference.bundle import FORMAT_VERSION, load_keras_model, read_json, save_bundle, update_bundle
+from ..model.batching import drop_singletons, encode_batch, training_batches
+from ..model.network import ModelConfig, build_model
+from ..model.vocab import Vocab
+from .evaluate import score_tagger
 
 STATE_WEIGHTS = "state.weights.h5"
 
@@ -55,14 +56,34 @@ def _versions() -> dict:
     import keras
     import tensorflow as tf
 
-    from . import __version__
+    from .. import __version__
 
     return {"ner_lstm": __version__, "keras": keras.__version__, "tensorflow": tf.__version__,
             "python": platform.python_version()}
 
 
-def describe_data(sentences: Sequence[Sentence], name: str) -> dict:
-    return {"source": name, "sentences": len(sentences), "tokens": sum(len(s) for s in sentences)}
+# Options that only decide when training stops; a resumed run may change them. Any other option
+# changes what is learned, so a checkpoint made with another value cannot be continued.
+STOPPING_OPTIONS = {"epochs", "patience", "max_minutes"}
+RUN_OPTIONS = {"model", "resume", "overwrite", "verbose"}
+
+
+def learning_options(options: TrainOptions) -> dict:
+    """The options a checkpoint must be resumed with, model hyperparameters included."""
+    kept = {k: v for k, v in asdict(options).items() if k not in STOPPING_OPTIONS | RUN_OPTIONS}
+    return {**kept, **{f"model.{k}": v for k, v in options.model.to_json().items()}}
+
+
+def _check_resumable(saved: dict, options: TrainOptions, fingerprint: str, ckpt: Path) -> None:
+    if saved.get("data_fingerprint") != fingerprint:
+        raise UsageError(f"{ckpt}: the interrupted run trained on other data (or another --dev/--tag-column); "
+                         "resume with the same data, or start afresh with --overwrite")
+    now = learning_options(options)
+    for name, value in saved.get("options", {}).items():
+        if now.get(name) != value:
+            flag = "--" + name.removeprefix("model.").replace("_", "-")
+            raise UsageError(f"{ckpt}: the interrupted run used {flag} {value}, this one {now.get(name)}; "
+                             "resume with the same options, or start afresh with --overwrite")
 
 
 def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions, first_epoch: int):
@@ -100,7 +121,7 @@ def _compile(model, options: TrainOptions, steps_per_epoch: int) -> None:
     exponential moving average of the last few hundred steps (what dev is scored and saved with)."""
     import keras
 
-    from .crf import CRFLoss
+    from ..model.crf import CRFLoss
 
     schedule = keras.optimizers.schedules.InverseTimeDecay(
         options.learning_rate, decay_steps=steps_per_epoch, decay_rate=options.lr_decay)
@@ -147,10 +168,12 @@ def _write_history(directory: Path, history: list[dict]) -> None:
 class Trainer:
     """Owns one training run: the model, its vocabulary, and the state that `--resume` restores."""
 
-    def __init__(self, model_dir: Path, options: TrainOptions, data_info: dict) -> None:
+    def __init__(self, model_dir: Path, options: TrainOptions, data_info: dict, fingerprint: str = "") -> None:
         self.model_dir = model_dir
         self.options = options
         self.data_info = data_info
+        self.fingerprint = fingerprint
+        self.partial: tuple[int, int] | None = None  # (steps done, steps per epoch) when time ran out mid-epoch
         self.state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "wait": 0, "elapsed": 0.0, "history": []}
         self.model = None
         self.serving = None
@@ -177,12 +200,13 @@ class Trainer:
         if not (ckpt / "state.json").is_file():
             raise UsageError(f"{ckpt}: no checkpoint to resume from; train without --resume")
         saved = read_json(ckpt / "state.json")
+        _check_resumable(saved, self.options, self.fingerprint, ckpt)
         self.state = saved["state"]
-        self.options.model = ModelConfig.from_json(saved["model"])
+        self._keep_a_better_saved_model()
         keras.utils.set_random_seed(self.options.seed + self.state["epoch"])
         self.vocab = Vocab.from_json(read_json(ckpt / "vocab.json"))
         if self.options.model.embeddings == "glove":
-            from .embeddings import glove_matrix
+            from ..model.embeddings import glove_matrix
 
             self.vocab.glove_table = glove_matrix()
         self.model = build_model(self.options.model, self.vocab)
@@ -191,11 +215,26 @@ class Trainer:
         self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(ckpt / STATE_WEIGHTS)
 
+    def _keep_a_better_saved_model(self) -> None:
+        """A kill between saving a new best model and writing the checkpoint leaves the model directory
+        one epoch ahead: take its score as the best so far, so the resumed run cannot replace it
+        with a worse one."""
+        try:
+            config, metrics = read_json(self.model_dir / "config.json"), read_json(self.model_dir / "metrics.json")
+        except Exception:  # no saved model yet (killed during the first epoch)
+            return
+        if config.get("data_fingerprint") != self.fingerprint:
+            return
+        saved_f1 = metrics.get("dev", {}).get("f1", -1.0)
+        if saved_f1 > self.state["best_f1"]:
+            self.state.update(best_f1=saved_f1, best_epoch=metrics.get("epoch", self.state["best_epoch"]), wait=0)
+
     # --- saving ------------------------------------------------------------------------------
     def config_json(self) -> dict:
         options = {k: v for k, v in asdict(self.options).items() if k not in {"model", "resume", "overwrite", "verbose"}}
         return {"format_version": FORMAT_VERSION, "model": self.options.model.to_json(), "training": options,
-                "tag_scheme": "IOB2", "model_tag_scheme": "BIOES", "labels": self.vocab.labels, "data": self.data_info, "versions": _versions()}
+                "tag_scheme": "IOB2", "model_tag_scheme": "BIOES", "labels": self.vocab.labels, "data": self.data_info, "data_fingerprint": self.fingerprint,
+                "versions": _versions()}
 
     def save_best(self, metrics: dict) -> None:
         self.serving.set_weights(self.model.get_weights())  # an uncompiled twin: no optimizer state in the file
@@ -206,20 +245,25 @@ class Trainer:
         def fill(tmp: Path) -> None:
             self.model.save_weights(tmp / STATE_WEIGHTS)
             write_json(tmp / "vocab.json", self.vocab.to_json())
-            write_json(tmp / "state.json", {"state": self.state, "model": self.options.model.to_json()})
+            write_json(tmp / "state.json", {"state": self.state, "options": learning_options(self.options),
+                                            "data_fingerprint": self.fingerprint})
 
         write_dir_atomic(checkpoint_dir(self.model_dir), fill)
 
     # --- one epoch's end -----------------------------------------------------------------------
     def end_epoch(self, loss: float, dev: Sequence[Sentence], started: float) -> bool:
         """Score dev, log, keep the best model, checkpoint; return True when training should stop."""
-        from .bundle import crf_json
-        from .tagger import Tagger
+        from ..inference.bundle import crf_json
+        from ..inference.tagger import Tagger
 
+        if self.partial is not None:
+            # Keras copies the averaged weights in at each full epoch's end only; a cut epoch is
+            # scored and saved with the average of its steps too, never with the raw weights.
+            self.model.optimizer.finalize_variable_values(self.model.trainable_variables)
         if self.tagger is None:  # one Tagger for the run: its traced function is reused every epoch
             self.tagger = Tagger.from_keras(self.model, self.vocab)
         self.tagger.set_crf(crf_json(self.model))
-        dev_scores = score([s.tags for s in dev], self.tagger.predict_tags(dev))
+        dev_scores = score_tagger(self.tagger, dev)
         seconds = time.monotonic() - started  # the epoch's wall time, scoring dev included
         state = self.state
         state["epoch"] += 1
@@ -228,6 +272,8 @@ class Trainer:
                                  "dev_f1": dev_scores["f1"], "dev_precision": dev_scores["precision"],
                                  "dev_recall": dev_scores["recall"], "seconds": round(seconds, 1),
                                  "elapsed_minutes": round(state["elapsed"] / 60, 2)})
+        if self.partial is not None:
+            state["history"][-1]["partial_steps"] = list(self.partial)
         improved = dev_scores["f1"] > state["best_f1"]
         if improved:
             state.update(best_f1=dev_scores["f1"], best_epoch=state["epoch"], wait=0)
@@ -236,10 +282,17 @@ class Trainer:
             state["wait"] += 1
             update_bundle(self.model_dir, lambda tmp: _write_history(tmp, state["history"]))
         self.save_checkpoint()
-        if self.options.verbose:
-            mark = " (best, saved)" if improved else f" (best {100 * state['best_f1']:.2f} at epoch {state['best_epoch']})"
-            print(f"epoch {state['epoch']}: loss {loss:.3f}, dev F1 {100 * dev_scores['f1']:.2f}{mark}", flush=True)
+        mark = " (best, saved)" if improved else f" (best {100 * state['best_f1']:.2f} at epoch {state['best_epoch']})"
+        self.say(f"epoch {state['epoch']}: loss {loss:.3f}, dev F1 {100 * dev_scores['f1']:.2f}{mark}")
+        if self.partial is not None:
+            done, total = self.partial
+            self.say(f"time limit (--max-minutes {self.options.max_minutes}) reached after {done} of {total} steps "
+                     f"of epoch {state['epoch']}: the partial epoch was scored with its averaged weights")
         return state["wait"] >= self.options.patience
+
+    def say(self, message: str) -> None:
+        if self.options.verbose:
+            print(message, flush=True)
 
     def out_of_time(self, started: float) -> bool:
         limit = self.options.max_minutes
@@ -256,14 +309,20 @@ class Trainer:
                 self.started = time.monotonic()
 
             def on_train_batch_end(self, batch, logs=None):
-                if trainer.out_of_time(self.started):
+                if trainer.out_of_time(self.started) and batch + 1 < steps:
+                    trainer.partial = (batch + 1, steps)
                     self.model.stop_training = True
 
             def on_epoch_end(self, epoch, logs=None):
                 stop = trainer.end_epoch((logs or {}).get("loss", float("nan")), dev, self.started)
-                if stop or trainer.out_of_time(time.monotonic()):
+                if trainer.partial is None and not stop and trainer.out_of_time(time.monotonic()):
+                    trainer.say(f"time limit (--max-minutes {trainer.options.max_minutes}) reached at the end "
+                                f"of epoch {trainer.state['epoch']}")
+                    self.model.stop_training = True
+                elif stop or trainer.partial is not None:
                     self.model.stop_training = True
 
+        steps = steps_per_epoch(train, self.options.batch_size)
         first = self.state["epoch"]
         if first >= self.options.epochs or self.state["wait"] >= self.options.patience:
             return self.summary()
@@ -279,7 +338,7 @@ class Trainer:
 
     def finish(self) -> None:
         """Export the selected model for the light runtime, then drop the checkpoint."""
-        from .runtime import export_onnx
+        from ..inference.runtime import export_onnx
 
         if self.state["best_epoch"]:
             model = load_keras_model(self.model_dir)  # exactly the model that was saved
@@ -298,28 +357,14 @@ def check_target(model_dir: Path, resume: bool, overwrite: bool) -> None:
     shutil.rmtree(checkpoint_dir(model_dir), ignore_errors=True)
 
 
-def split_dev(sentences: list[Sentence], seed: int, share: float = 0.1) -> tuple[list[Sentence], list[Sentence]]:
-    """Hold out a seeded share of the training sentences for model selection."""
-    order = np.random.default_rng(seed).permutation(len(sentences))
-    cut = max(1, int(len(sentences) * share))
-    held = set(order[:cut].tolist())
-    return [s for i, s in enumerate(sentences) if i not in held], [sentences[i] for i in sorted(held)]
-
-
-def train_model(
-    train: Sequence[Sentence],
-    dev: Sequence[Sentence],
-    model_dir: Path,
-    options: TrainOptions,
-    data_info: dict,
-    test: Sequence[Sentence] | None = None,
-) -> dict:
-    """Train (or resume), keep the best model by dev F1, score `test` with it; return a summary."""
-    from .embeddings import glove_matrix, glove_words
-    from .errors import Interrupted
+def train_model(corpora: Corpora, model_dir: Path, options: TrainOptions) -> dict:
+    """Train (or resume), keep the best model by dev F1, score the test part with it; return a summary."""
+    from ..errors import Interrupted
+    from ..model.embeddings import glove_matrix, glove_words
 
     check_target(model_dir, options.resume, options.overwrite)
-    trainer = Trainer(model_dir, options, data_info)
+    train, dev = corpora.train, corpora.dev
+    trainer = Trainer(model_dir, options, corpora.describe(), corpora.fingerprint())
     if options.resume:
         trainer.restore(train)
     elif options.model.embeddings == "glove":
@@ -333,17 +378,16 @@ def train_model(
             if trainer.state["best_epoch"] else "no epoch had finished, so no model was saved"
         raise Interrupted(f"interrupted: {where}; continue with --resume") from None
     trainer.finish()
-    if test:
-        summary["test"] = evaluate_test(model_dir, test)
+    if corpora.test:
+        summary["test"] = evaluate_test(model_dir, corpora.test)
     return summary
 
 
 def evaluate_test(model_dir: Path, test: Sequence[Sentence]) -> dict:
     """Score the selected model on held-out test data and record it in metrics.json."""
-    from .tagger import Tagger
+    from ..inference.tagger import Tagger
 
-    tagger = Tagger.load(model_dir)
-    test_scores = score([s.tags for s in test], tagger.predict_tags(test))
+    test_scores = score_tagger(Tagger.load(model_dir), test)
     metrics = read_json(model_dir / "metrics.json")
     metrics["test"] = test_scores
     update_bundle(model_dir, lambda tmp: write_json(tmp / "metrics.json", metrics))

@@ -4,13 +4,18 @@
 """
 from __future__ import annotations
 
+import functools
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from .entities import join_tokens
-from .tagger import Tagged
+from ..errors import InputError
+from .corpus import join_tokens
+
+if TYPE_CHECKING:  # the inference layer sits above this one; writers only read its results
+    from ..inference.tagger import Tagged
 
 
 def _record_surface(record, tagged: Sequence[Tagged]) -> tuple[str, list[tuple[int, int]]]:
@@ -32,19 +37,34 @@ def _record_entities(record, tagged: Sequence[Tagged]) -> list:
     return found
 
 
-def record_jsonl(record, tagged: Sequence[Tagged]) -> str:
-    """One JSON object: source, id, passed-through fields, text, tokens, tags, offsets, gold, entities."""
-    out = {"source": record.source, "id": record.id, **record.fields}
+def record_jsonl(record, tagged: Sequence[Tagged], field_prefix: str = "") -> str:
+    """One JSON object: the user's fields untouched, then source, id, text, tokens, tags, offsets, gold, entities.
+
+    A user's field is never overwritten: one that shares a name with an output field
+    (after `field_prefix`) is an error naming the record. The field the record was
+    read from (`text` or `tokens`) is echoed as it was.
+    """
+    ours: dict = {"source": record.source, "id": record.id}
     if record.text is not None:
-        out["text"] = record.text
-    out["tokens"] = [tok for t in tagged for tok in t.sentence.tokens]
-    out["tags"] = [tag for t in tagged for tag in t.tags]
+        ours["text"] = record.text
+    ours["tokens"] = [tok for t in tagged for tok in t.sentence.tokens]
+    ours["tags"] = [tag for t in tagged for tag in t.tags]
     if record.text is not None:
-        out["offsets"] = [list(o) for o in _record_surface(record, tagged)[1]]
+        ours["offsets"] = [list(o) for o in _record_surface(record, tagged)[1]]
     gold = [t.sentence.tags for t in tagged]
     if gold and all(g is not None for g in gold):
-        out["gold"] = [tag for g in gold for tag in g]
-    out["entities"] = [e.to_json() for e in _record_entities(record, tagged)]
+        ours["gold"] = [tag for g in gold for tag in g]
+    ours["entities"] = [e.to_json() for e in _record_entities(record, tagged)]
+    out = dict(record.fields)
+    if record.input_field is not None:
+        out[record.input_field] = ours.pop(record.input_field)  # the input itself, as given
+    for key, value in ours.items():
+        name = field_prefix + key
+        if name in out:
+            raise InputError(f"the record's field {name!r} would be overwritten by ner-lstm's output; "
+                             f"pass --field-prefix (for example ner_) to write {field_prefix or 'ner_'}{key} "
+                             "and the other output fields under new names", record.source, record.id)
+        out[name] = value
     return json.dumps(out, ensure_ascii=False) + "\n"
 
 
@@ -101,3 +121,10 @@ def html_head(title: str) -> str:
 
 
 RECORD_WRITERS = {"jsonl": record_jsonl, "conll": record_conll, "inline": record_inline, "html": record_html}
+
+
+def writer_for(output_format: str, field_prefix: str = "") -> Callable:
+    """The record writer for a format; JSONL names its output fields with `field_prefix`."""
+    if output_format == "jsonl":
+        return functools.partial(record_jsonl, field_prefix=field_prefix)
+    return RECORD_WRITERS[output_format]

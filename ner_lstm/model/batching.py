@@ -5,8 +5,9 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from .corpus import Sentence
+from ..data.corpus import Sentence
 from .vocab import UNK, Vocab
+
 
 def encode_batch(sentences: Sequence[Sentence], vocab: Vocab, with_labels: bool = False) -> dict[str, np.ndarray]:
     """Pad a batch to its longest sentence; labels (if asked) use -1 on padding."""

@@ -20,12 +20,12 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelError
+from ..errors import ModelError
+from ..files import write_dir_atomic, write_json
 
 FORMAT_VERSION = 2
 MODEL_FILE = "model.keras"
@@ -33,53 +33,6 @@ CRF_FILE = "crf.json"
 GLOVE_FILE = "glove.npy"
 MANIFEST_FILE = "manifest.json"
 REQUIRED = ("config.json", "vocab.json", MANIFEST_FILE)
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON under a temporary name and rename it into place."""
-    write_file_atomic(path, lambda tmp: tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), "utf-8"))
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_file_atomic(path: Path, write: Callable[[Path], Any]) -> None:
-    """Call `write(tmp)` on a temporary sibling of `path`, then rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        tmp.chmod(0o666 & ~_umask())  # mkstemp makes files private; give the usual permissions
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_dir_atomic(target: Path, fill: Callable[[Path], None]) -> None:
-    """Fill a temporary sibling directory, then swap it in for `target`.
-
-    A kill at any moment leaves either the old complete directory (possibly under
-    a `.NAME.old-*` name) or the new complete one, never a half-written `target`.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        fill(tmp)
-        tmp.chmod(0o777 & ~_umask())
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.replace(target, old / "previous")
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def save_bundle(
@@ -184,7 +137,7 @@ def read_vocab(path: Path) -> Any:
     """The vocabulary of a model directory, with its GloVe table memory-mapped (shared by every process)."""
     import numpy as np
 
-    from .vocab import Vocab
+    from ..model.vocab import Vocab
 
     try:
         vocab = Vocab.from_json(read_json(path / "vocab.json"))
@@ -250,7 +203,7 @@ def load_keras_model(path: Path) -> Any:
     """Load `model.keras` in safe mode: a file that would run code (a Lambda layer) is refused."""
     import keras
 
-    from . import crf, model  # noqa: F401  (registers the custom layers)
+    from ..model import crf, network  # noqa: F401  (registers the custom layers)
 
     try:
         return keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)

@@ -6,7 +6,7 @@ from syntok import segmenter
 from .corpus import Sentence
 
 
-def split_text(text: str, source: str = "") -> list[Sentence]:
+def split_text(text: str, source: str = "", line: int = 0) -> list[Sentence]:
     """Segment `text` into sentences; each token keeps its (start, end) offsets into `text`."""
     sentences: list[Sentence] = []
     for paragraph in segmenter.analyze(text):
@@ -14,5 +14,5 @@ def split_text(text: str, source: str = "") -> list[Sentence]:
             words = [token.value for token in tokens if token.value]
             offsets = [(token.offset, token.offset + len(token.value)) for token in tokens if token.value]
             if words:
-                sentences.append(Sentence(words, offsets=offsets, source=source, text=text))
+                sentences.append(Sentence(words, offsets=offsets, source=source, line=line, text=text))
     return sentences

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .corpus import Sentence, iob2_to_bioes, to_iob2
+from ..data.corpus import Sentence, iob2_to_bioes, to_iob2
 
 UNK = 1  # 0 is padding
 MAX_WORD_CHARS = 20  # longer tokens keep their first and last 10 characters for the char CNN

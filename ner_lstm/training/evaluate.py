@@ -1,8 +1,8 @@
 """Entity-level scores with seqeval: conlleval-compatible (headline) and strict IOB2 beside it."""
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
+from typing import Any
 
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
@@ -40,6 +40,11 @@ def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> 
     return result
 
 
+def score_tagger(tagger: Any, sentences: Sequence[Any]) -> dict:
+    """Tag labelled sentences with `tagger` and score the result against their gold tags."""
+    return score([s.tags for s in sentences], tagger.predict_tags(sentences))
+
+
 def format_report(scores: dict) -> str:
     """A table for people: conlleval-compatible figures first, strict IOB2 figures beside them."""
     lines = [f"{'type':<8} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}   {'strict f1':>9}"]
@@ -56,7 +61,3 @@ def format_report(scores: dict) -> str:
     )
     lines.append("Scores are entity-level, conlleval-compatible (seqeval default mode); 'strict f1' is seqeval strict IOB2.")
     return "\n".join(lines)
-
-
-def to_json(scores: dict) -> str:
-    return json.dumps(scores, sort_keys=True)

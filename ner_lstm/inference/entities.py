@@ -20,15 +20,6 @@ class Entity:
                 "token_start": self.token_start, "token_end": self.token_end, "score": self.score}
 
 
-def join_tokens(tokens: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
-    """A text for tokens that came without one (space-joined), and each token's offsets into it."""
-    offsets, position = [], 0
-    for token in tokens:
-        offsets.append((position, position + len(token)))
-        position += len(token) + 1
-    return " ".join(tokens), offsets
-
-
 def spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
     """(label, first token, one past last token) for each entity; a stray I- opens one, as conlleval does."""
     found: list[tuple[str, int, int]] = []

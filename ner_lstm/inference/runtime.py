@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bundle import write_file_atomic
+from ..files import write_file_atomic
 
 ONNX_FILE = "model.onnx"
 

@@ -1,0 +1,95 @@
+"""The `ner-lstm` command line: a thin Typer layer over the library.
+
+Each command parses its options, calls the library, and prints. Errors a user
+can cause print one line on stderr and exit 2 (bad input or usage); internal
+failures exit 1; `--debug` shows the traceback.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import warnings
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Callable, Optional
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
+
+import typer  # noqa: E402
+
+from ..errors import EXIT_INTERNAL, InputWarning, NerError  # noqa: E402
+
+app = typer.Typer(
+    help="Train, score and run a BiLSTM-CNN-CRF named-entity tagger.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+DEBUG = {"on": False}
+
+DEFAULT_MODEL = Path("models/default")
+ModelOption = Annotated[Path, typer.Option("--model", "-m", help="Model directory.")]
+TagColumn = Annotated[int, typer.Option(help="Column holding the tag (0-based; negative counts from the end).")]
+Encoding = Annotated[str, typer.Option(help="Text encoding of input files.")]
+
+
+class Backend(str, Enum):
+    auto = "auto"
+    onnx = "onnx"
+    keras = "keras"
+
+
+BackendOption = Annotated[Backend, typer.Option(help="Inference engine: the ONNX export (auto, when present) or Keras.")]
+WorkersOption = Annotated[Optional[int], typer.Option(min=1, help="CPU threads for the network (default: the CPUs this process may use).")]
+
+
+def fail(message: str, code: int) -> None:
+    typer.echo(f"ner-lstm: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def handle_errors(command: Callable) -> Callable:
+    """Turn library errors into one line and an exit code instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except NerError as err:
+            if DEBUG["on"]:
+                raise
+            fail(str(err), err.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except BrokenPipeError:  # the reader (head, less) went away: nothing left to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except MemoryError:
+            fail("out of memory; try a smaller --batch-size", EXIT_INTERNAL)
+        except Exception as err:  # noqa: BLE001 - the last line of defence
+            if DEBUG["on"]:
+                raise
+            fail(f"internal error: {type(err).__name__}: {err} (rerun with --debug for details)", EXIT_INTERNAL)
+
+    return wrapper
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, InputWarning):
+        typer.echo(f"ner-lstm: warning: {message}", err=True)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option(help="Show Python tracebacks on errors.")] = False) -> None:
+    DEBUG["on"] = debug
+    warnings.showwarning = _show_warning
+
+

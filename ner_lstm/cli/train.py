@@ -1,0 +1,59 @@
+"""`ner-lstm train`: train a model and keep the best epoch by dev entity F1."""
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .common import DEFAULT_MODEL, Encoding, ModelOption, TagColumn, app, handle_errors
+
+
+class Embeddings(str, Enum):
+    glove = "glove"
+    none = "none"
+
+
+@app.command()
+@handle_errors
+def train(
+    train_file: Annotated[Optional[Path], typer.Option("--train", help="Training corpus (CoNLL columns).")] = None,
+    dev: Annotated[Optional[Path], typer.Option(help="Development corpus for early stopping; default: 10% of --train.")] = None,
+    test: Annotated[Optional[Path], typer.Option(help="Test corpus, scored once with the selected model.")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="Hugging Face dataset id or local dataset folder, instead of --train.")] = None,
+    revision: Annotated[Optional[str], typer.Option(help="Dataset revision (hub default: refs/convert/parquet).")] = None,
+    model: ModelOption = DEFAULT_MODEL,
+    epochs: Annotated[int, typer.Option(min=1, help="Most epochs to train.")] = 30,
+    patience: Annotated[int, typer.Option(min=1, help="Stop after this many epochs without a better dev F1.")] = 8,
+    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 32,
+    learning_rate: Annotated[float, typer.Option(min=0.0, help="Adam learning rate.")] = 0.002,
+    seed: Annotated[int, typer.Option(help="Random seed, for reproducible runs.")] = 42,
+    embeddings: Annotated[Embeddings, typer.Option(help="Pretrained word vectors: GloVe 6B 50d, or none.")] = Embeddings.glove,
+    max_minutes: Annotated[Optional[float], typer.Option(min=0.0, help="Stop training after this many minutes (the partial epoch is scored with averaged weights).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its last checkpoint (same data and options).")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing model directory.")] = False,
+    tag_column: TagColumn = -1,
+    encoding: Encoding = "utf-8",
+) -> None:
+    """Train a model and save the best epoch (by dev entity F1) as a model directory."""
+    from ..inference.runtime import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    from ..data.sources import training_corpora
+    from ..training.train import TrainOptions, check_target, train_model
+
+    check_target(model, resume, overwrite)  # before reading any data: fail fast
+    options = TrainOptions(epochs=epochs, patience=patience, batch_size=batch_size, learning_rate=learning_rate,
+                           seed=seed, max_minutes=max_minutes, resume=resume, overwrite=overwrite,
+                           verbose=1 if sys.stdout.isatty() else 2)
+    options.model.embeddings = embeddings.value
+    corpora = training_corpora(train_file, dev, test, dataset, revision, tag_column, encoding, seed)
+    if corpora.held_out:
+        typer.echo(f"no --dev given: holding out {len(corpora.dev)} of the training sentences for model selection",
+                   err=True)
+    summary = train_model(corpora, model, options)
+    typer.echo(f"best epoch {summary['best_epoch']}: dev F1 {100 * summary['best_dev_f1']:.2f}; model saved in {model}")
+    if "test" in summary:
+        typer.echo(f"test F1 {100 * summary['test']['f1']:.2f} (conlleval-compatible)")

@@ -1,0 +1,1 @@
+"""Data: `Sentence` records from every input (CoNLL columns, text, JSONL, datasets), and output formats."""

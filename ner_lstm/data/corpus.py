@@ -1,0 +1,164 @@
+"""`Sentence`, the record every input becomes; the CoNLL column reader; tag schemes (IOB1, IOB2, BIOES).
+
+Training, evaluation and tagging read column files through the same reader, so
+what is scored is exactly what is tagged. Labelled corpora are converted to IOB2.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+from .lines import check_file, decoded_lines
+
+TAG_PATTERN = re.compile(r"^(O|[BIES]-[^\s]+)$")
+DOCSTART = "-DOCSTART-"
+
+
+@dataclass
+class Sentence:
+    """One sentence: its tokens, gold tags if known, and where it came from."""
+
+    tokens: list[str]
+    tags: list[str] | None = None
+    offsets: list[tuple[int, int]] | None = None
+    source: str = ""
+    line: int = 0
+    text: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
+def read_conll(
+    path: str | Path, tag_column: int = -1, encoding: str = "utf-8", labelled: bool = True
+) -> list[Sentence]:
+    """Read a labelled CoNLL-style column file (train, evaluate): tags required, converted to IOB2."""
+    path = check_file(Path(path))
+    with path.open("rb") as handle:
+        sentences = list(conll_sentences(decoded_lines(handle, str(path), encoding), str(path), tag_column,
+                                         "required" if labelled else "ignored"))
+    if not sentences:
+        raise InputError("contains no sentences", path)
+    if labelled:
+        convert_corpus(sentences)
+    return sentences
+
+
+def conll_sentences(
+    lines: Iterable[tuple[int, str]], name: str, tag_column: int = -1, tags: str = "required"
+) -> Iterator[Sentence]:
+    """The one CoNLL column reader: token first, tag in `tag_column`, blank or `-DOCSTART-` lines between sentences.
+
+    `tags` is "required" (a missing or malformed tag is an error naming the line),
+    "optional" (a sentence keeps gold tags only if every token has a well-formed
+    one: `tag` input may or may not carry them) or "ignored".
+    """
+    tokens: list[str] = []
+    gold: list[str] | None = []
+    start = 0
+    for number, line in itertools.chain(lines, [(0, "")]):  # a last blank line closes the last sentence
+        columns = line.split()
+        if not columns or columns[0] == DOCSTART:
+            if tokens:
+                yield Sentence(tokens, gold if tags != "ignored" else None, source=name, line=start)
+            tokens, gold = [], []
+            continue
+        if not tokens:
+            start = number
+        tokens.append(columns[0])
+        if tags == "required":
+            gold.append(_tag_of(columns, tag_column, name, number))
+        elif tags == "optional" and gold is not None:
+            tag = columns[tag_column] if len(columns) >= 2 and -len(columns) <= tag_column < len(columns) else ""
+            gold = gold + [tag] if TAG_PATTERN.match(tag) else None
+
+
+def _tag_of(columns: list[str], tag_column: int, path: str, lineno: int) -> str:
+    if len(columns) < 2:
+        raise InputError(
+            f"expected at least 2 columns (token and tag), found {len(columns)}: {' '.join(columns)!r}",
+            path,
+            lineno,
+        )
+    try:
+        tag = columns[tag_column]
+    except IndexError:
+        raise InputError(
+            f"no column {tag_column} (the line has {len(columns)}); check --tag-column", path, lineno
+        ) from None
+    if not TAG_PATTERN.match(tag):
+        raise InputError(
+            f"tag {tag!r} fits no scheme; expected O or B-/I-/E-/S- followed by a type (e.g. B-PER)",
+            path,
+            lineno,
+        )
+    return tag
+
+
+def join_tokens(tokens: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
+    """A text for tokens that came without one (space-joined), and each token's offsets into it."""
+    offsets, position = [], 0
+    for token in tokens:
+        offsets.append((position, position + len(token)))
+        position += len(token) + 1
+    return " ".join(tokens), offsets
+
+
+def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
+    """Name the tag scheme: 'BIOES' if E-/S- appear, 'IOB1' if a chunk opens with I-, else 'IOB2'."""
+    iob1 = False
+    for tags in tag_sequences:
+        previous = "O"
+        for tag in tags:
+            if tag[0] in "ES":
+                return "BIOES"
+            if tag[0] == "I" and (previous == "O" or previous[2:] != tag[2:]):
+                iob1 = True
+            previous = tag
+    return "IOB1" if iob1 else "IOB2"
+
+
+def to_iob2(tags: Sequence[str], scheme: str) -> list[str]:
+    """Convert one sentence's tags from `scheme` to IOB2."""
+    if scheme == "BIOES":
+        table = {"S": "B", "E": "I"}
+        return [tag if tag == "O" else table.get(tag[0], tag[0]) + tag[1:] for tag in tags]
+    if scheme == "IOB1":
+        out: list[str] = []
+        previous = "O"
+        for tag in tags:
+            if tag[0] == "I" and (previous == "O" or previous[2:] != tag[2:]):
+                tag = "B" + tag[1:]
+            out.append(tag)
+            previous = tag
+        return out
+    return list(tags)
+
+
+def iob2_to_bioes(tags: Sequence[str]) -> list[str]:
+    """IOB2 to BIOES: single-token entities become S-, last tokens of longer ones E-."""
+    out = []
+    for i, tag in enumerate(tags):
+        following = tags[i + 1] if i + 1 < len(tags) else "O"
+        ends = following != "I-" + tag[2:]
+        if tag.startswith("B-"):
+            out.append(("S-" if ends else "B-") + tag[2:])
+        elif tag.startswith("I-"):
+            out.append(("E-" if ends else "I-") + tag[2:])
+        else:
+            out.append(tag)
+    return out
+
+
+def convert_corpus(sentences: list[Sentence]) -> str:
+    """Detect the corpus's scheme and rewrite its tags in IOB2 in place; return the scheme found."""
+    scheme = detect_scheme(s.tags for s in sentences if s.tags)
+    if scheme != "IOB2":
+        for sentence in sentences:
+            if sentence.tags is not None:
+                sentence.tags = to_iob2(sentence.tags, scheme)
+    return scheme

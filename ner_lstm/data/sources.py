@@ -1,0 +1,276 @@
+"""Where records come from: input discovery, format sniffing, and one reader per input format.
+
+A record is what one output record describes: a line of plain text, a sentence of
+a CoNLL file, a line of a JSONL file, a row of a dataset. Every front-end (train,
+evaluate, predict, tag, the library) reads through these readers, so a sentence is
+built the same way whatever command sees it.
+"""
+from __future__ import annotations
+
+import glob
+import hashlib
+import itertools
+import json
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, UsageError
+from .corpus import DOCSTART, TAG_PATTERN, Sentence, conll_sentences, convert_corpus, read_conll
+from .lines import check_file, decoded_lines
+from .text import split_text
+
+EXTENSIONS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".conll": "conll", ".conllu": "conll",
+              ".iob": "conll", ".bio": "conll", ".tsv": "conll", ".txt": "text", ".text": "text", ".md": "text"}
+STDIN = "-"
+Lines = Iterable[tuple[int, str]]
+
+
+@dataclass
+class Record:
+    """One unit of input and output: its sentences, and what is carried through untouched.
+
+    `input_field` names the JSONL field the sentences came from ("text" or "tokens"),
+    which the output echoes rather than treats as a field of the user's to keep apart.
+    """
+
+    source: str
+    id: int
+    sentences: list[Sentence]
+    text: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    input_field: str | None = None
+
+
+def expand_inputs(inputs: Iterable[str]) -> list[str]:
+    """Files, directories (recursed, sorted) and globs, in the order given; '-' is stdin."""
+    found: list[str] = []
+    for item in inputs:
+        if item == STDIN:
+            found.append(item)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            found.extend(str(p) for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith("."))
+        elif path.exists():
+            found.append(item)
+        elif glob.has_magic(item):
+            matches = sorted(p for p in glob.glob(item, recursive=True) if Path(p).is_file())
+            if not matches:
+                raise InputError("matches no files", item)
+            found.extend(matches)
+        else:
+            raise InputError("no such file", item)
+    if not found:
+        raise UsageError("no input files found")
+    return found
+
+
+def sniff_format(name: str, head: list[str]) -> str:
+    """Pick a reader by extension; a .txt file whose lines look like token-tag columns is CoNLL."""
+    by_extension = EXTENSIONS.get(Path(name).suffix.lower(), "text")
+    if by_extension != "text":
+        return by_extension
+    lines = [line.split() for line in head if line.strip()]
+    if lines and (lines[0][0] == DOCSTART or all(len(c) >= 2 and TAG_PATTERN.match(c[-1]) for c in lines[:20])):
+        return "conll"
+    if lines and head[0].lstrip().startswith("{"):
+        return "jsonl"
+    return "text"
+
+
+def read_text(lines: Lines, name: str) -> Iterator[Record]:
+    """One record per non-empty line, split into sentences and tokens."""
+    for number, line in lines:
+        if line.strip():
+            yield Record(name, number, split_text(line, source=name, line=number), text=line)
+
+
+def read_conll_records(lines: Lines, name: str) -> Iterator[Record]:
+    """One record per sentence of a column file; a tag column, if every token has one, is kept as gold."""
+    for sentence in conll_sentences(lines, name, tags="optional"):
+        yield Record(name, sentence.line, [sentence])
+
+
+def read_jsonl(lines: Lines, name: str) -> Iterator[Record]:
+    """Objects with `tokens` (kept one to one) or `text` (tokenised here); other fields pass through."""
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputError(f"not valid JSON ({err.msg} at column {err.colno})", name, number) from None
+        if not isinstance(obj, dict):
+            raise InputError("expected a JSON object with a 'text' or 'tokens' field", name, number)
+        if isinstance(obj.get("tokens"), list) and all(isinstance(t, str) for t in obj["tokens"]):
+            fields = {k: v for k, v in obj.items() if k != "tokens"}
+            yield Record(name, number, [Sentence(obj["tokens"], source=name, line=number)], fields=fields,
+                         input_field="tokens")
+        elif isinstance(obj.get("text"), str):
+            fields = {k: v for k, v in obj.items() if k != "text"}
+            yield Record(name, number, split_text(obj["text"], source=name, line=number), text=obj["text"],
+                         fields=fields, input_field="text")
+        else:
+            raise InputError("expected a 'text' string or a 'tokens' list of strings", name, number)
+
+
+READERS = {"text": read_text, "conll": read_conll_records, "jsonl": read_jsonl}
+
+
+def read_records(name: str, input_format: str, encoding: str = "utf-8", announce: bool = True) -> Iterator[Record]:
+    """Stream the records of one input ('-' is stdin), choosing the reader for `auto`."""
+    handle = sys.stdin.buffer if name == STDIN else check_file(Path(name)).open("rb")
+    try:
+        lines: Iterator[tuple[int, str]] = decoded_lines(handle, name, encoding)
+        chosen = input_format
+        if chosen == "auto":
+            head = list(itertools.islice(lines, 20))
+            chosen = sniff_format(name, [line for _, line in head])
+            if announce:
+                print(f"ner-lstm: {name}: reading as {chosen}", file=sys.stderr)
+            lines = itertools.chain(head, lines)
+        yield from READERS[chosen](lines, name)
+    finally:
+        if handle is not sys.stdin.buffer:
+            handle.close()
+
+
+# --- datasets (Hugging Face `datasets`) ---------------------------------------------------------------
+def load_hub_dataset(dataset_id: str, revision: str | None = None) -> Any:
+    """Load a dataset with `datasets.load_dataset`: a hub id, or a local folder of data files.
+
+    Hub ids default to the script-free parquet conversion, which current `datasets` can read.
+    """
+    import datasets
+
+    local = Path(dataset_id).exists()
+    if revision is None and not local:
+        revision = "refs/convert/parquet"
+    try:
+        return datasets.load_dataset(dataset_id, revision=revision)
+    except Exception as err:  # datasets raises many types: network, missing files, bad config
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise InputError(f"could not load dataset: {reason}", dataset_id) from None
+
+
+def require_split(splits: Any, name: str, dataset_id: str) -> Any:
+    """One split of a loaded `DatasetDict`, or a clear error naming the splits there are."""
+    if name not in splits:
+        raise InputError(f"has no split {name!r} (splits: {', '.join(splits)})", dataset_id)
+    return splits[name]
+
+
+def dataset_sentence(tokens: Sequence[str], tags: Sequence[Any] | None, names: list[str] | None, source: str,
+                     row: int) -> Sentence:
+    """One dataset row as a Sentence; integer tags are mapped through the split's label names."""
+    labels = None
+    if tags is not None:
+        labels = [names[i] if names is not None else str(i) for i in tags]
+        for tag in labels:
+            if not TAG_PATTERN.match(tag):
+                raise InputError(f"tag {tag!r} fits no scheme", source, row)
+    return Sentence(list(tokens), labels, source=source, line=row)
+
+
+def dataset_records(split: Any, name: str, token_field: str = "tokens", tag_field: str = "ner_tags") -> Iterator[Record]:
+    """Rows of a `datasets` split as records (rows numbered from 1); other columns pass through."""
+    if token_field not in split.column_names:
+        raise InputError(f"has no column {token_field!r} (columns: {', '.join(split.column_names)})", name)
+    labelled = tag_field in split.column_names
+    names = _label_names(split, tag_field, name) if labelled else None
+    for index, row in enumerate(split, start=1):
+        sentence = dataset_sentence(row[token_field], row[tag_field] if labelled else None, names, name, index)
+        fields = {k: v for k, v in row.items() if k != token_field}
+        yield Record(name, index, [sentence], fields=fields, input_field="tokens")
+
+
+def sentences_from_dataset(split: Any, name: str = "dataset", token_field: str = "tokens",
+                           tag_field: str = "ner_tags") -> list[Sentence]:
+    """A labelled split for training or scoring: its non-empty sentences, tags converted to IOB2."""
+    sentences = [s for record in dataset_records(split, name, token_field, tag_field) for s in record.sentences
+                 if len(s)]
+    convert_corpus(sentences)
+    return sentences
+
+
+def _label_names(split: Any, tag_field: str, name: str) -> list[str] | None:
+    feature = split.features[tag_field]
+    inner = getattr(feature, "feature", None)
+    names = getattr(inner, "names", None)
+    if names is None and inner is not None and getattr(inner, "dtype", "") != "string":
+        raise InputError(
+            f"column {tag_field!r} holds integers without label names in its features", name
+        )
+    return list(names) if names is not None else None
+
+
+# --- labelled corpora for training and scoring -----------------------------------------------------------
+@dataclass
+class Corpora:
+    """What a training run learns from and is selected on, and where each part came from."""
+
+    train: list[Sentence]
+    dev: list[Sentence]
+    test: list[Sentence] | None
+    names: dict[str, str]
+    held_out: bool = False  # dev is a seeded share of train
+
+    def describe(self) -> dict:
+        return {part: {"source": self.names[part], "sentences": len(sentences),
+                       "tokens": sum(len(s) for s in sentences)}
+                for part, sentences in (("train", self.train), ("dev", self.dev))}
+
+    def fingerprint(self) -> str:
+        """A digest of the training and dev sentences and tags: a resumed run must see the same data."""
+        digest = hashlib.sha256()
+        for sentences in (self.train, self.dev):
+            for sentence in sentences:
+                digest.update("\x1f".join(sentence.tokens + (sentence.tags or [])).encode("utf-8") + b"\x1e")
+            digest.update(b"\x1d")
+        return digest.hexdigest()
+
+
+def split_dev(sentences: list[Sentence], seed: int, share: float = 0.1) -> tuple[list[Sentence], list[Sentence]]:
+    """Hold out a seeded share of the training sentences for model selection."""
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(len(sentences))
+    cut = max(1, int(len(sentences) * share))
+    held = set(order[:cut].tolist())
+    return [s for i, s in enumerate(sentences) if i not in held], [sentences[i] for i in sorted(held)]
+
+
+def training_corpora(train: Path | None, dev: Path | None, test: Path | None, dataset: str | None,
+                     revision: str | None, tag_column: int = -1, encoding: str = "utf-8", seed: int = 42) -> Corpora:
+    """Train, dev and test sentences from column files or from a dataset's train/validation/test splits."""
+    if (train is None) == (dataset is None):
+        raise UsageError("give exactly one of --train FILE or --dataset ID")
+    if dataset is not None:
+        splits = load_hub_dataset(dataset, revision)
+        require_split(splits, "train", dataset)
+        parts = [sentences_from_dataset(splits[name], name=f"{dataset}[{name}]") if name in splits else None
+                 for name in ("train", "validation", "test")]
+        names = {"train": f"{dataset}[train]", "dev": f"{dataset}[validation]"}
+    else:
+        parts = [read_conll(p, tag_column=tag_column, encoding=encoding) if p is not None else None
+                 for p in (train, dev, test)]
+        names = {"train": str(train), "dev": str(dev)}
+    train_set, dev_set, test_set = parts
+    if dev_set is None:
+        train_set, dev_set = split_dev(train_set, seed)
+        names["dev"] = f"10% of {names['train']} (seed {seed})"
+    return Corpora(train_set, dev_set, test_set, names, held_out=parts[1] is None)
+
+
+def labelled_corpus(data: Path | None, dataset: str | None, split: str = "test", tag_column: int = -1,
+                    encoding: str = "utf-8") -> list[Sentence]:
+    """The labelled sentences to score: a column file, or one split of a dataset."""
+    if (data is None) == (dataset is None):
+        raise UsageError("give exactly one of a data FILE or --dataset ID")
+    if dataset is not None:
+        chosen = require_split(load_hub_dataset(dataset), split, dataset)
+        return sentences_from_dataset(chosen, name=f"{dataset}[{split}]")
+    return read_conll(data, tag_column=tag_column, encoding=encoding)

@@ -1,0 +1,193 @@
+"""Tagging on this machine: records in bounded windows, tagged length-sorted, written in input order.
+
+Memory is bounded by the window (about WINDOW_TOKENS tokens), whatever the input
+size. With several workers, windows are tagged in parallel processes, each with
+its own model: the network's loop over words uses one core well and two poorly.
+A sentence's result never depends on its window or worker (the Tagger is
+batch-invariant), so any worker count gives the same output.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import multiprocessing
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from ..cpus import available_cpus
+from ..data.sources import Record, dataset_records, expand_inputs, read_records
+from ..data.writers import html_head, writer_for
+from ..errors import NerError
+from ..inference.tagger import Tagger
+from .outputs import Progress, plan_outputs, write_output
+
+WINDOW_TOKENS = 50_000
+Writer = Callable[[Record, list], str]
+_WORKER: dict[str, Any] = {}
+
+
+@dataclass
+class ModelSpec:
+    """A model not loaded yet: worker processes load their own copies, this process only if it must
+    (a parent holding a copy it never uses would add a third of the memory of two workers)."""
+
+    path: str
+    backend: str = "auto"
+    batch_size: int = 256
+    loaded: Tagger | None = None
+
+    @property
+    def source(self) -> tuple[str, str]:
+        return self.path, self.backend
+
+    def get(self) -> Tagger:
+        if self.loaded is None:
+            self.loaded = Tagger.load(self.path, self.backend)
+            self.loaded.batch_size = self.batch_size
+        return self.loaded
+
+
+def windows(records: Iterable[Record], window_tokens: int | None = None) -> Iterator[list[Record]]:
+    """Consecutive groups of records holding about `window_tokens` tokens: the unit of bounded memory."""
+    window_tokens = window_tokens or WINDOW_TOKENS
+    window: list[Record] = []
+    size = 0
+    for record in records:
+        window.append(record)
+        size += sum(len(s) for s in record.sentences)
+        if size >= window_tokens:
+            yield window
+            window, size = [], 0
+    if window:
+        yield window
+
+
+def render_window(tagger: Tagger, window: list[Record], write: Writer) -> tuple[str, int, int]:
+    """Tag one window (length-sorted inside) and render its records in input order."""
+    sentences = [s for record in window for s in record.sentences]
+    tagged = iter(tagger.tag(sentences))
+    text = "".join(write(record, [next(tagged) for _ in record.sentences]) for record in window)
+    return text, len(sentences), sum(len(s) for s in sentences)
+
+
+def _start_worker(model: str, backend: str, threads: int, batch_size: int) -> None:
+    """Load the worker's model; a failure is kept and raised with the first task, so the parent
+    reports the user's error (say, a damaged model) instead of a broken pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    try:
+        tagger = Tagger.load(model, backend, threads)
+        tagger.batch_size = batch_size
+        _WORKER["tagger"] = tagger
+    except NerError as err:
+        _WORKER["error"] = err
+
+
+def _render_in_worker(window: list[Record], write: Writer) -> tuple[str, int, int]:
+    if "error" in _WORKER:
+        raise _WORKER["error"]
+    return render_window(_WORKER["tagger"], window, write)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Processes started inside inherit an ignored SIGINT through exec: Ctrl-C at the terminal reaches
+    the whole process group, and only the parent should answer it (no worker tracebacks)."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End the workers now (Ctrl-C, or an error): waiting for their windows would only delay the exit."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
+
+
+def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Writer,
+                     workers: int = 1) -> Iterator[tuple[str, int, int]]:
+    """Rendered windows in input order, tagged here or, with several workers, in worker processes.
+
+    At most two windows per worker are in flight, so memory stays bounded. Input of
+    a single window stays in this process, which spares the workers' start-up.
+    """
+    chunks = windows(records)
+    head = list(itertools.islice(chunks, 2))
+    if workers <= 1 or len(head) < 2 or tagger.source is None:
+        local = tagger.get() if isinstance(tagger, ModelSpec) else tagger
+        for chunk in itertools.chain(head, chunks):
+            yield render_window(local, chunk, write)
+        return
+    model, backend = tagger.source
+    threads = max(1, available_cpus() // workers)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
+                               initargs=(model, backend, threads, tagger.batch_size))
+    try:
+        pending: deque = deque()
+        with _sigint_ignored():  # the first submissions start every worker
+            for chunk in head:
+                pending.append(pool.submit(_render_in_worker, chunk, write))
+            for _ in range(workers - len(head)):
+                pool.submit(int)
+        for chunk in chunks:
+            pending.append(pool.submit(_render_in_worker, chunk, write))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown()
+
+
+def tag_stream(tagger: Tagger | ModelSpec, records: Iterable[Record], out: IO[str], output_format: str, title: str,
+               progress: Progress, workers: int = 1, field_prefix: str = "") -> None:
+    """Tag `records` and write them to `out` in input order."""
+    if output_format == "html":
+        out.write(html_head(title))
+    for text, sentences, tokens in rendered_windows(tagger, records, writer_for(output_format, field_prefix), workers):
+        out.write(text)
+        progress.update(sentences, tokens)
+    if output_format == "html":
+        out.write("</body></html>\n")
+
+
+def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None, input_format: str = "auto",
+              output_format: str = "jsonl", resume: bool = False, encoding: str = "utf-8",
+              workers: int = 1, field_prefix: str = "") -> dict:
+    """Tag every input into its output; outputs appear complete (renamed into place) or not at all."""
+    names = expand_inputs(inputs)
+    destinations = plan_outputs(names, output, output_format)
+    skipped = 0
+    progress = Progress()
+    try:
+        for name, dest in zip(names, destinations):
+            if dest is not None and resume and dest.exists():
+                skipped += 1
+                continue
+            records = read_records(name, input_format, encoding)
+            write_output(dest, lambda out, records=records, name=name:
+                         tag_stream(tagger, records, out, output_format, name, progress, workers, field_prefix))
+    finally:
+        progress.close()
+    return {"inputs": len(names) - skipped, "skipped": skipped, "sentences": progress.sentences,
+            "tokens": progress.tokens}
+
+
+def tag_dataset_split(tagger: Tagger | ModelSpec, split: Any, name: str, output: Path | None, output_format: str,
+                      workers: int = 1, field_prefix: str = "") -> None:
+    """Tag one `datasets` split into a file (atomically) or stdout."""
+    progress = Progress()
+    try:
+        write_output(output, lambda out: tag_stream(tagger, dataset_records(split, name), out, output_format,
+                                                    name, progress, workers, field_prefix))
+    finally:
+        progress.close()

@@ -1,0 +1,1 @@
+"""Inference: the model directory, the emission runtimes (ONNX or Keras), `Tagger`, entities."""

@@ -1,0 +1,1 @@
+"""Training and scoring: the training run with early stopping and resume, seqeval scores."""
