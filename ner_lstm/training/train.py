@@ -6,6 +6,7 @@ last finished epoch, so `--resume` continues an interrupted run.
 """
 from __future__ import annotations
 
+import gc
 import json
 import platform
 import shutil
@@ -21,7 +22,7 @@ from ..data.corpus import Sentence
 from ..data.sources import Corpora
 from ..errors import UsageError
 from ..files import write_dir_atomic, write_file_atomic, write_json
-from ..inference.bundle import FORMAT_VERSION, load_keras_model, read_json, save_bundle, update_bundle
+from ..inference.bundle import FORMAT_VERSION, MODEL_FILE, read_json, save_bundle, update_bundle
 from ..model.batching import drop_singletons, encode_batch, training_batches
 from ..model.network import ModelConfig, build_model
 from ..model.vocab import Vocab
@@ -336,14 +337,32 @@ class Trainer:
         return {"best_epoch": s["best_epoch"], "best_dev_f1": s["best_f1"], "epochs": s["epoch"],
                 "minutes": round(s["elapsed"] / 60, 2), "model_dir": str(self.model_dir)}
 
-    def finish(self) -> None:
-        """Export the selected model for the light runtime, then drop the checkpoint."""
-        from ..inference.runtime import export_onnx
+    def finish(self, test: Sequence[Sentence] | None = None) -> dict | None:
+        """Export the selected model for the light runtime, score `test` with it once, drop the checkpoint.
 
+        Both run on the serving twin loaded with the saved weights: loading a second model,
+        onnxruntime and the 400k-word vocabulary here would take training's peak past 2 GB.
+        Returns the test scores (None without test data).
+        """
+        from ..inference.runtime import export_onnx
+        from ..inference.tagger import Tagger
+
+        scores = None
         if self.state["best_epoch"]:
-            model = load_keras_model(self.model_dir)  # exactly the model that was saved
-            update_bundle(self.model_dir, lambda tmp: export_onnx(model, tmp))
+            self.model = self.tagger = None  # the training model and its traced function are done with
+            gc.collect()
+            self.serving.load_weights(self.model_dir / MODEL_FILE)  # exactly the model that was saved
+            if test:
+                scores = score_tagger(Tagger.from_keras(self.serving, self.vocab), test)
+
+            def change(tmp: Path) -> None:
+                if scores is not None:
+                    write_json(tmp / "metrics.json", {**read_json(tmp / "metrics.json"), "test": scores})
+                export_onnx(self.serving, tmp)
+
+            update_bundle(self.model_dir, change)
         shutil.rmtree(checkpoint_dir(self.model_dir), ignore_errors=True)
+        return scores
 
 
 def check_target(model_dir: Path, resume: bool, overwrite: bool) -> None:
@@ -377,18 +396,7 @@ def train_model(corpora: Corpora, model_dir: Path, options: TrainOptions) -> dic
         where = f"the best model so far (epoch {trainer.state['best_epoch']}) is in {model_dir}" \
             if trainer.state["best_epoch"] else "no epoch had finished, so no model was saved"
         raise Interrupted(f"interrupted: {where}; continue with --resume") from None
-    trainer.finish()
-    if corpora.test:
-        summary["test"] = evaluate_test(model_dir, corpora.test)
+    test_scores = trainer.finish(corpora.test)
+    if test_scores is not None:
+        summary["test"] = test_scores
     return summary
-
-
-def evaluate_test(model_dir: Path, test: Sequence[Sentence]) -> dict:
-    """Score the selected model on held-out test data and record it in metrics.json."""
-    from ..inference.tagger import Tagger
-
-    test_scores = score_tagger(Tagger.load(model_dir), test)
-    metrics = read_json(model_dir / "metrics.json")
-    metrics["test"] = test_scores
-    update_bundle(model_dir, lambda tmp: write_json(tmp / "metrics.json", metrics))
-    return test_scores
