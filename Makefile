@@ -8,7 +8,7 @@ DEV    := $(firstword $(wildcard $(DATA)/valid.txt $(DATA)/dev.txt))
 SEEDS  ?= 1 2 3
 TEXT   ?= Major Tom is a great battle commander.
 
-.PHONY: setup run test bench bench-accuracy bench-speed clean
+.PHONY: setup setup-bench run test bench bench-accuracy bench-rawtext bench-speed clean
 
 setup: $(VENV)/.installed
 
@@ -16,6 +16,13 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Benchmarks need a little more (sacremoses, for the raw-text benchmark's detokeniser).
+setup-bench: $(VENV)/.installed-bench
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
 run: setup
@@ -28,13 +35,19 @@ test: setup
 
 SPACY  := benchmarks/.venv-spacy
 
-bench: bench-accuracy bench-speed
+bench: bench-accuracy bench-rawtext bench-speed
 
-bench-accuracy: setup
+bench-accuracy: setup-bench
 	$(BIN)/python benchmarks/accuracy.py --data $(DATA) --seeds $(SEEDS)
 
+# Needs a trained model: MODEL=models/conll2003 (make run DATA=... writes it). SPLIT=valid to tune.
+SPLIT ?= test
+bench-rawtext: setup-bench
+	@test -f $(MODEL)/model.onnx || { echo "make bench-rawtext: no trained model in $(MODEL); run 'make run DATA=$(DATA)' first or pass MODEL=dir" >&2; exit 2; }
+	$(BIN)/python benchmarks/rawtext.py --data $(DATA) --model $(MODEL) --split $(SPLIT)
+
 # Needs a trained model: MODEL=models/conll2003 (make run DATA=... writes it).
-bench-speed: setup $(SPACY)/.installed
+bench-speed: setup-bench $(SPACY)/.installed
 	@test -f $(MODEL)/model.onnx || { echo "make bench-speed: no trained model in $(MODEL); run 'make run DATA=$(DATA)' first or pass MODEL=dir" >&2; exit 2; }
 	$(BIN)/python benchmarks/throughput.py --data $(DATA) --model $(MODEL)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -23,7 +24,7 @@ from ner_lstm.data.sources import read_records
 from typer.testing import CliRunner
 
 from ner_lstm.cli import app
-from ner_lstm.errors import InputError
+from ner_lstm.errors import InputError, InputWarning
 
 GOOD = "Major B-PER\nTom I-PER\nleft O\nLondon B-LOC\n"
 
@@ -273,3 +274,52 @@ def test_ctrl_c_keeps_the_best_model(tmp_path):
     assert "interrupted: the best model so far" in stderr and str(model) in stderr and "--resume" in stderr
     assert "Traceback" not in stderr
     assert run("info", "--model", str(model)).exit_code == 0
+
+
+# --- tag worker processes --------------------------------------------------------------------------
+def many_records(path: Path, lines: int) -> Path:
+    """Pre-tokenised JSONL, cheap to read, enough for several windows."""
+    record = json.dumps({"tokens": "Major Tom left London for Paris on Monday .".split()}) + "\n"
+    path.write_text(record * lines)
+    return path
+
+
+def test_a_model_that_fails_to_load_in_a_worker_is_a_one_line_error(trained_model, tmp_path):
+    def damage(m: Path) -> None:
+        (m / "model.onnx").write_bytes(b"garbage")
+        write_manifest(m)  # consistent on disk: only loading it fails, inside the workers
+
+    model = broken_copy(trained_model, tmp_path, damage)
+    source = many_records(tmp_path / "in.jsonl", 14_000)  # 126k tokens: three windows, so workers start
+    result = run("tag", "--model", str(model), str(source), "-o", str(tmp_path / "out.jsonl"), "--workers", "2",
+                 "--input-format", "jsonl")
+    assert_one_line_error(result, 2, "model.onnx: cannot be loaded")
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_ctrl_c_during_tag_prints_no_worker_tracebacks(trained_model, tmp_path):
+    source = many_records(tmp_path / "in.jsonl", 60_000)
+    out = tmp_path / "out.jsonl"
+    process = subprocess.Popen([sys.executable, "-m", "ner_lstm", "tag", "--model", str(trained_model), str(source),
+                                "-o", str(out), "--workers", "2"], stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    time.sleep(6)  # the workers are started and tagging
+    assert process.poll() is None, "still tagging when interrupted"
+    os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole process group
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines() == [f"ner-lstm: {source}: reading as jsonl", "ner-lstm: error: interrupted"]
+    assert not out.exists() and not list(tmp_path.glob(".out.jsonl.*")), "no half-written output left"
+
+
+# --- invisible characters ---------------------------------------------------------------------------
+def test_lines_of_invisible_characters_read_as_blank_with_one_warning(trained_model, tmp_path):
+    path = tmp_path / "wnut_like.txt"
+    path.write_text("Major B-PER\nTom I-PER\n\ufeff\nleft O\n\u200b\nLondon B-LOC\n\u00a0\nOslo B-LOC\n", "utf-8")
+    with pytest.warns(InputWarning, match="3 line\\(s\\) holding only invisible characters .* first at line 3"):
+        assert [s.tokens for s in read_conll(path)] == [["Major", "Tom"], ["left"], ["London"], ["Oslo"]]
+    result = run("evaluate", "--model", str(trained_model), str(path), "--json")
+    assert result.exit_code == 0, result.output
+    warnings_printed = [line for line in result.stderr.splitlines() if line.startswith("ner-lstm: warning:")]
+    assert len(warnings_printed) == 1 and "3 line(s)" in warnings_printed[0] and str(path) in warnings_printed[0]
+    assert json.loads(result.stdout)["support"] == 3

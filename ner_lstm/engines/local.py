@@ -106,8 +106,9 @@ def _sigint_ignored() -> Iterator[None]:
 
 def _stop(pool: ProcessPoolExecutor) -> None:
     """End the workers now (Ctrl-C, or an error): waiting for their windows would only delay the exit."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in list(getattr(pool, "_processes", {}).values()):
+    for process in processes:
         process.terminate()
 
 

@@ -1,0 +1,38 @@
+"""Pool sizes follow the CPUs this process may use: its affinity mask and its cgroup's quota."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ner_lstm import cpus
+
+
+@pytest.mark.parametrize("content, expected", [("max 100000", None), ("150000 100000", 2), ("100000 100000", 1),
+                                               ("50000 100000", 1), ("garbage", None)])
+def test_cgroup_v2_quota(tmp_path, content, expected):
+    (tmp_path / "cpu.max").write_text(content + "\n")
+    assert cpus._quota(tmp_path / "cpu.max", (tmp_path / "none", tmp_path / "none")) == expected
+
+
+def test_cgroup_v1_quota(tmp_path):
+    quota, period = tmp_path / "quota", tmp_path / "period"
+    quota.write_text("-1\n")
+    period.write_text("100000\n")
+    assert cpus._quota(tmp_path / "absent", (quota, period)) is None
+    quota.write_text("300000\n")
+    assert cpus._quota(tmp_path / "absent", (quota, period)) == 3
+
+
+def test_quota_limits_the_count(monkeypatch):
+    monkeypatch.setattr(cpus, "_quota", lambda: 1)
+    assert cpus.available_cpus() == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux CPU affinity")
+def test_affinity_limits_the_count():
+    code = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); " \
+           "from ner_lstm.cpus import available_cpus; print(available_cpus())"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "1"
