@@ -4,8 +4,8 @@ import gzip
 
 import pytest
 from conftest import write
-from ner_lstm.data.corpus import Sentence, convert_corpus, detect_scheme, iob2_to_bioes, read_conll, to_iob2
 
+from ner_lstm.data.corpus import Sentence, convert_corpus, detect_scheme, iob2_to_bioes, read_conll, to_iob2
 from ner_lstm.errors import InputError
 
 CONLL = """-DOCSTART- -X- -X- O

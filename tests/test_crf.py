@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ner_lstm.model.crf import CRF
 from ner_lstm.model.crf_numpy import marginals_numpy, viterbi_numpy
 

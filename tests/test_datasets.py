@@ -6,7 +6,6 @@ import pytest
 datasets = pytest.importorskip("datasets")
 
 from ner_lstm.data.sources import load_hub_dataset, sentences_from_dataset  # noqa: E402
-
 from ner_lstm.errors import InputError  # noqa: E402
 
 NAMES = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]  # deliberately not CoNLL-2003's order

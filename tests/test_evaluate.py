@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ner_lstm.inference.entities import spans
 from ner_lstm.training.evaluate import format_report, score
 

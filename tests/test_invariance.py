@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import write
+
 from ner_lstm.data.corpus import Sentence, read_conll
 from ner_lstm.engines import local
 from ner_lstm.inference.tagger import Tagger

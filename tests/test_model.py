@@ -7,15 +7,15 @@ import shutil
 import keras
 import numpy as np
 import pytest
-from ner_lstm.model.batching import encode_batch
-from ner_lstm.inference.bundle import FORMAT_VERSION, save_bundle, verify_manifest, write_manifest
+
 from ner_lstm.data.corpus import Sentence
+from ner_lstm.errors import ModelError
+from ner_lstm.inference.bundle import FORMAT_VERSION, save_bundle, verify_manifest, write_manifest
 from ner_lstm.inference.runtime import export_onnx
 from ner_lstm.inference.tagger import Tagger
-from ner_lstm.model.vocab import Vocab
-
-from ner_lstm.errors import ModelError
+from ner_lstm.model.batching import encode_batch
 from ner_lstm.model.network import ModelConfig, build_model
+from ner_lstm.model.vocab import Vocab
 
 SENTENCES = [
     Sentence(["Major", "Tom", "is", "a", "great", "battle", "commander", "."],

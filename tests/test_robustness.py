@@ -18,13 +18,13 @@ import pytest
 from conftest import SAMPLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ner_lstm.inference.bundle import write_manifest
-from ner_lstm.data.corpus import read_conll
-from ner_lstm.data.sources import read_records
 from typer.testing import CliRunner
 
 from ner_lstm.cli import app
+from ner_lstm.data.corpus import read_conll
+from ner_lstm.data.sources import read_records
 from ner_lstm.errors import InputError, InputWarning
+from ner_lstm.inference.bundle import write_manifest
 
 GOOD = "Major B-PER\nTom I-PER\nleft O\nLondon B-LOC\n"
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from conftest import write
-from ner_lstm.data.corpus import read_conll
-from ner_lstm.inference.tagger import Tagger
-from ner_lstm.data.sources import sniff_format
-from ner_lstm.engines.outputs import plan_outputs
 from typer.testing import CliRunner
 
 from ner_lstm.cli import app
+from ner_lstm.data.corpus import read_conll
+from ner_lstm.data.sources import sniff_format
+from ner_lstm.engines.outputs import plan_outputs
+from ner_lstm.inference.tagger import Tagger
 
 TEXT = "Major Tom left London.\n\nAda Lovelace works for NASA in Paris. She likes it.\n"
 

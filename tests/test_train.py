@@ -5,11 +5,11 @@ import json
 
 import numpy as np
 import pytest
-from ner_lstm.data.corpus import read_conll
-from ner_lstm.training.train import Trainer, TrainOptions, check_target, checkpoint_dir
 
+from ner_lstm.data.corpus import read_conll
 from ner_lstm.errors import UsageError
 from ner_lstm.model.network import ModelConfig
+from ner_lstm.training.train import Trainer, TrainOptions, check_target, checkpoint_dir
 
 TINY = ModelConfig(embeddings="none", word_dim=8, char_dim=8, char_filters=8, case_dim=4, lstm_units=8)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from ner_lstm.data.corpus import Sentence
 from ner_lstm.model.vocab import CASE_IDS, UNK, Vocab, case_of, normalise
 
