@@ -1,8 +1,8 @@
 """CoNLL-2003 accuracy with default settings: train on train, select on valid, score test; one run per seed.
 
 Usage: python benchmarks/accuracy.py --data ../shared/data/conll2003 [--seeds 1 2 3]
-Each run is a fresh `ner-lstm train` process with default options. Prints the figures and writes
-benchmarks/results/accuracy.json.
+Each run is a fresh `ner-lstm train` process with default options; its peak resident memory (with any
+child processes) is sampled every 0.2 s. Prints the figures and writes benchmarks/results/accuracy.json.
 """
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from measure import run_with_peak_rss  # noqa: E402
+
 CLI = [sys.executable, "-m", "ner_lstm"]
 
 
@@ -25,7 +28,7 @@ def train_once(data: Path, seed: int, workdir: Path) -> dict:
     command = CLI + ["train", "--train", str(data / "train.txt"), "--dev", str(data / "valid.txt"),
                      "--test", str(data / "test.txt"), "--model", str(model), "--seed", str(seed)]
     started = time.monotonic()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    peak = run_with_peak_rss(command, stdout=subprocess.DEVNULL)
     wall = time.monotonic() - started
     metrics = json.loads((model / "metrics.json").read_text())
     log = [json.loads(line) for line in (model / "training.jsonl").read_text().splitlines()]
@@ -41,6 +44,7 @@ def train_once(data: Path, seed: int, workdir: Path) -> dict:
         "minutes_to_selected_model": selected["elapsed_minutes"],
         "minutes_training": log[-1]["elapsed_minutes"],
         "wall_minutes_whole_process": round(wall / 60, 2),
+        "peak_rss_mb": round(peak),
     }
 
 
@@ -84,6 +88,7 @@ def main() -> None:
         "test_f1": spread([100 * r["test_f1"] for r in runs]),
         "valid_f1": spread([100 * r["valid_f1"] for r in runs]),
         "minutes_to_selected_model": spread([r["minutes_to_selected_model"] for r in runs]),
+        "peak_rss_mb": spread([r["peak_rss_mb"] for r in runs]),
         "runs": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -91,7 +96,8 @@ def main() -> None:
     t = result["test_f1"]
     print(f"test F1 {t['mean']:.2f} ± {t['stdev']:.2f} (min {t['min']:.2f}, max {t['max']:.2f}) over seeds {args.seeds}; "
           f"valid F1 {result['valid_f1']['mean']:.2f}; minutes to selected model: "
-          f"median {result['minutes_to_selected_model']['median']:.1f}, max {result['minutes_to_selected_model']['max']:.1f}")
+          f"median {result['minutes_to_selected_model']['median']:.1f}, max {result['minutes_to_selected_model']['max']:.1f}; "
+          f"peak memory of a training process: max {result['peak_rss_mb']['max']:.0f} MB")
     print(f"wrote {args.out}")
 
 

@@ -27,13 +27,16 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from measure import run_with_peak_rss  # noqa: E402
+
 NER = [sys.executable, "-m", "ner_lstm"]
 SENTENCE = "Major Tom is a great battle commander."
 
 
 def conll_sentences(path: Path) -> list[list[str]]:
     sys.path.insert(0, str(HERE.parent))
-    from ner_lstm.corpus import read_conll
+    from ner_lstm.data.corpus import read_conll
 
     return [s.tokens for s in read_conll(path)]
 
@@ -44,39 +47,8 @@ def timed(command: list[str], **kwargs) -> tuple[float, str]:
     return time.perf_counter() - started, result.stdout
 
 
-def _tree_rss_kb(root: int) -> int:
-    """Resident memory of a process and all its descendants (worker processes included), from /proc."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        pid = int(entry.name)
-        children.setdefault(int(fields["PPid"]), []).append(pid)
-        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
-    return total
-
-
 def peak_rss_mb(command: list[str]) -> float:
-    """Peak of the summed resident memory of `command` and its workers, sampled every 0.2 s."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peak = 0
-    while process.poll() is None:
-        peak = max(peak, _tree_rss_kb(process.pid))
-        time.sleep(0.2)
-    if process.returncode:
-        raise subprocess.CalledProcessError(process.returncode, command)
-    return peak / 1024
+    return run_with_peak_rss(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def throughput(args, work: Path, sentences: list[list[str]]) -> dict:
