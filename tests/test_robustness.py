@@ -219,7 +219,14 @@ def test_tag_readers_accept_or_explain(tmp_path_factory, text, input_format):
 def start_training(model: Path, *extra: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "ner_lstm", "train", "--train", str(SAMPLE / "train.txt"),
                "--dev", str(SAMPLE / "dev.txt"), "--model", str(model), "--embeddings", "none", "--seed", "5", *extra]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
+
+
+def default_sigint() -> None:
+    """A runner started in the background has SIGINT ignored, and children inherit that; these tests
+    need the process a terminal would start."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for(path: Path, process: subprocess.Popen, seconds: float = 120) -> None:
@@ -302,7 +309,7 @@ def test_ctrl_c_during_tag_prints_no_worker_tracebacks(trained_model, tmp_path):
     out = tmp_path / "out.jsonl"
     process = subprocess.Popen([sys.executable, "-m", "ner_lstm", "tag", "--model", str(trained_model), str(source),
                                 "-o", str(out), "--workers", "2"], stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               start_new_session=True, preexec_fn=default_sigint)
     time.sleep(6)  # the workers are started and tagging
     assert process.poll() is None, "still tagging when interrupted"
     os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole process group
