@@ -36,3 +36,13 @@ def test_affinity_limits_the_count():
     code = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); " \
            "from ner_lstm.cpus import available_cpus; print(available_cpus())"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "1"
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux CPU affinity and two CPUs")
+def test_the_network_uses_only_the_cpus_it_may(trained_model):
+    code = ("import os, sys; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+            "from ner_lstm.inference.tagger import Tagger; "
+            "print(Tagger.load(sys.argv[1]).emissions.session.get_session_options().intra_op_num_threads)")
+    result = subprocess.run([sys.executable, "-c", code, str(trained_model)], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "1"

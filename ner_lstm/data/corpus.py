@@ -33,18 +33,14 @@ class Sentence:
         return len(self.tokens)
 
 
-def read_conll(
-    path: str | Path, tag_column: int = -1, encoding: str = "utf-8", labelled: bool = True
-) -> list[Sentence]:
+def read_conll(path: str | Path, tag_column: int = -1, encoding: str = "utf-8") -> list[Sentence]:
     """Read a labelled CoNLL-style column file (train, evaluate): tags required, converted to IOB2."""
     path = check_file(Path(path))
     with path.open("rb") as handle:
-        sentences = list(conll_sentences(decoded_lines(handle, str(path), encoding), str(path), tag_column,
-                                         "required" if labelled else "ignored"))
+        sentences = list(conll_sentences(decoded_lines(handle, str(path), encoding), str(path), tag_column))
     if not sentences:
         raise InputError("contains no sentences", path)
-    if labelled:
-        convert_corpus(sentences)
+    convert_corpus(sentences)
     return sentences
 
 
@@ -53,9 +49,9 @@ def conll_sentences(
 ) -> Iterator[Sentence]:
     """The one CoNLL column reader: token first, tag in `tag_column`, blank or `-DOCSTART-` lines between sentences.
 
-    `tags` is "required" (a missing or malformed tag is an error naming the line),
+    `tags` is "required" (a missing or malformed tag is an error naming the line) or
     "optional" (a sentence keeps gold tags only if every token has a well-formed
-    one: `tag` input may or may not carry them) or "ignored".
+    one: `tag` input may or may not carry them).
     """
     tokens: list[str] = []
     gold: list[str] | None = []
@@ -64,7 +60,7 @@ def conll_sentences(
         columns = line.split()
         if not columns or columns[0] == DOCSTART:
             if tokens:
-                yield Sentence(tokens, gold if tags != "ignored" else None, source=name, line=start)
+                yield Sentence(tokens, gold, source=name, line=start)
             tokens, gold = [], []
             continue
         if not tokens:

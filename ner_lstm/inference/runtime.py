@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cpus import available_cpus
 from ..files import write_file_atomic
 
 ONNX_FILE = "model.onnx"
@@ -42,7 +43,7 @@ class OnnxEmissions:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = threads or available_cpus()
         options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.names = [i.name for i in self.session.get_inputs()]

@@ -155,7 +155,8 @@ class Tagger:
         return out
 
     def predict(self, text: str) -> list[Tagged]:
-        """Split raw text into sentences and tokens (syntok) and tag them; offsets index `text`."""
+        """Split raw text into sentences and tokens (`data.text`, CoNLL's conventions) and tag them;
+        offsets index `text`."""
         return self.tag(split_text(text))
 
     def entities(self, text: str) -> list[Entity]:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..data.corpus import Sentence
 from ..data.sources import Corpora
-from ..errors import UsageError
+from ..errors import ModelError, UsageError
 from ..files import write_dir_atomic, write_file_atomic, write_json
 from ..inference.bundle import FORMAT_VERSION, MODEL_FILE, read_json, save_bundle, update_bundle
 from ..model.batching import drop_singletons, encode_batch, training_batches
@@ -222,7 +222,7 @@ class Trainer:
         with a worse one."""
         try:
             config, metrics = read_json(self.model_dir / "config.json"), read_json(self.model_dir / "metrics.json")
-        except Exception:  # no saved model yet (killed during the first epoch)
+        except ModelError:  # no saved model yet (killed during the first epoch)
             return
         if config.get("data_fingerprint") != self.fingerprint:
             return
@@ -232,10 +232,10 @@ class Trainer:
 
     # --- saving ------------------------------------------------------------------------------
     def config_json(self) -> dict:
-        options = {k: v for k, v in asdict(self.options).items() if k not in {"model", "resume", "overwrite", "verbose"}}
+        options = {k: v for k, v in asdict(self.options).items() if k not in RUN_OPTIONS}
         return {"format_version": FORMAT_VERSION, "model": self.options.model.to_json(), "training": options,
-                "tag_scheme": "IOB2", "model_tag_scheme": "BIOES", "labels": self.vocab.labels, "data": self.data_info, "data_fingerprint": self.fingerprint,
-                "versions": _versions()}
+                "tag_scheme": "IOB2", "model_tag_scheme": "BIOES", "labels": self.vocab.labels,
+                "data": self.data_info, "data_fingerprint": self.fingerprint, "versions": _versions()}
 
     def save_best(self, metrics: dict) -> None:
         self.serving.set_weights(self.model.get_weights())  # an uncompiled twin: no optimizer state in the file
