@@ -105,11 +105,15 @@ def _sigint_ignored() -> Iterator[None]:
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
-    """End the workers now (Ctrl-C, or an error): waiting for their windows would only delay the exit."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
+    """End the workers now (Ctrl-C, or an error): waiting for their windows would only delay the exit.
+
+    Terminated first, then a waiting shutdown: the pool's manager thread sees the dead workers and
+    ends at once. Shutting down without waiting leaves that thread closing its wake-up pipe while the
+    interpreter's exit hook writes to it, which printed a traceback after Ctrl-C now and then.
+    """
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
         process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Writer,
