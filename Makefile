@@ -8,14 +8,26 @@ DEV    := $(firstword $(wildcard $(DATA)/valid.txt $(DATA)/dev.txt))
 SEEDS  ?= 1 2 3
 TEXT   ?= Major Tom is a great battle commander.
 
-.PHONY: setup setup-bench run test bench bench-accuracy bench-rawtext bench-speed clean
+.PHONY: setup setup-inference setup-bench run test bench bench-accuracy bench-rawtext bench-speed clean
 
+# Everything: training (TensorFlow), tagging and the tests.
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[train,test]'
+	touch $@
+
+# What `pip install ner-lstm` gives a user who only tags (no TensorFlow); the tests drive it.
+INFER ?= .venv-inference
+setup-inference: $(INFER)/.installed
+
+$(INFER)/.installed: pyproject.toml $(wildcard ner_lstm/*.py ner_lstm/*/*.py)
+	test -x $(INFER)/bin/python || $(PYTHON) -m venv $(INFER)
+	$(INFER)/bin/python -m pip install --quiet --upgrade pip
+	$(INFER)/bin/python -m pip install --quiet .
+	$(INFER)/bin/python -m pip install --quiet --force-reinstall --no-deps .  # this checkout's code, always
 	touch $@
 
 # Benchmarks need a little more (sacremoses, for the raw-text benchmark's detokeniser).
@@ -30,8 +42,8 @@ run: setup
 	$(BIN)/ner-lstm train --train $(DATA)/train.txt $(if $(DEV),--dev $(DEV)) --model $(MODEL) --overwrite
 	$(BIN)/ner-lstm predict --model $(MODEL) "$(TEXT)"
 
-test: setup
-	$(BIN)/python -m pytest -q
+test: setup setup-inference
+	NER_LSTM_INFERENCE_VENV=$(INFER) $(BIN)/python -m pytest -q
 
 SPACY  := benchmarks/.venv-spacy
 
@@ -57,4 +69,4 @@ $(SPACY)/.installed:
 	touch $@
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(INFER) build *.egg-info .pytest_cache

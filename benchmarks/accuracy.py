@@ -13,12 +13,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from measure import run_with_peak_rss  # noqa: E402
+from measure import run_with_peak_memory  # noqa: E402
 
 CLI = [sys.executable, "-m", "ner_lstm"]
 
@@ -27,9 +26,8 @@ def train_once(data: Path, seed: int, workdir: Path) -> dict:
     model = workdir / f"seed{seed}"
     command = CLI + ["train", "--train", str(data / "train.txt"), "--dev", str(data / "valid.txt"),
                      "--test", str(data / "test.txt"), "--model", str(model), "--seed", str(seed)]
-    started = time.monotonic()
-    peak = run_with_peak_rss(command, stdout=subprocess.DEVNULL)
-    wall = time.monotonic() - started
+    measured = run_with_peak_memory(command, stdout=subprocess.DEVNULL)
+    wall = measured["seconds"]
     metrics = json.loads((model / "metrics.json").read_text())
     log = [json.loads(line) for line in (model / "training.jsonl").read_text().splitlines()]
     selected = next(entry for entry in log if entry["epoch"] == metrics["epoch"])
@@ -44,7 +42,7 @@ def train_once(data: Path, seed: int, workdir: Path) -> dict:
         "minutes_to_selected_model": selected["elapsed_minutes"],
         "minutes_training": log[-1]["elapsed_minutes"],
         "wall_minutes_whole_process": round(wall / 60, 2),
-        "peak_rss_mb": round(peak),
+        "peak_rss_mb": round(measured["peak_rss_mb"]),
     }
 
 

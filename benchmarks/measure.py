@@ -1,4 +1,9 @@
-"""Peak resident memory of a command and every process it starts (worker processes summed in), from /proc."""
+"""Peak memory of a command and every process it starts, from /proc: resident (RSS) and proportional (PSS).
+
+RSS counts a page shared by several processes (a memory-mapped GloVe table, the libraries)
+once per process; PSS splits it between them, so the PSS of a process tree sums to what
+the tree really holds. Both are sampled, summed over the tree, every `interval` seconds.
+"""
 from __future__ import annotations
 
 import subprocess
@@ -6,36 +11,46 @@ import time
 from pathlib import Path
 
 
-def tree_rss_kb(root: int) -> int:
-    """Resident memory of a process and all its descendants, in kB."""
+def _field_kb(text: str, name: str) -> int:
+    for line in text.splitlines():
+        if line.startswith(name + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def tree_memory_kb(root: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process and all its descendants, in kB."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        pid = int(entry.name)
-        children.setdefault(int(fields["PPid"]), []).append(pid)
-        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
-    total, stack = 0, [root]
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            children.setdefault(_field_kb(status, "PPid"), []).append(int(entry.name))
+    rss = pss = 0
+    stack = [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:  # ended between the listing and now
+            continue
+        rss += _field_kb(rollup, "Rss")
+        pss += _field_kb(rollup, "Pss")
         stack.extend(children.get(pid, []))
-    return total
+    return rss, pss
 
 
-def run_with_peak_rss(command: list[str], interval: float = 0.2, **kwargs) -> float:
-    """Run `command` to completion (raising on failure); its peak summed RSS in MB, sampled every `interval` s."""
+def run_with_peak_memory(command: list[str], interval: float = 0.2, **kwargs) -> dict[str, float]:
+    """Run `command` to completion (raising on failure); peak summed RSS and PSS in MB, and wall seconds."""
+    started = time.perf_counter()
     process = subprocess.Popen(command, **kwargs)
-    peak = 0
+    peak_rss = peak_pss = 0
     while process.poll() is None:
-        peak = max(peak, tree_rss_kb(process.pid))
+        rss, pss = tree_memory_kb(process.pid)
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
         time.sleep(interval)
     if process.returncode:
         raise subprocess.CalledProcessError(process.returncode, command)
-    return peak / 1024
+    return {"peak_rss_mb": peak_rss / 1024, "peak_pss_mb": peak_pss / 1024, "seconds": time.perf_counter() - started}

@@ -1,13 +1,18 @@
 """spaCy's side of the speed benchmark, run in its own virtual environment (benchmarks/.venv-spacy).
 
-  save DIR LABELS...         write a blank English pipeline with an initialised `ner` pipe on LABELS
-  tag DIR FILE               NER-only over pre-tokenised sentences (one JSON token list a line); prints words
-  predict DIR TEXT           spacy.load + tag one sentence, print the entities (the cold-start run)
+  save DIR LABELS...                 write a blank English pipeline with an initialised `ner` pipe on LABELS
+  tag DIR IN.conll OUT.conll N       NER over the pre-tokenised sentences of a CoNLL file (token first,
+                                     blank line between sentences), `nlp.pipe(n_process=N)`; writes token
+                                     and IOB tag per line, prints the word count
+  predict DIR TEXT                   spacy.load + tag one sentence, print the entities (the cold-start run)
+
+The same work as `ner-lstm tag --input-format conll --output-format conll`: read the file, tag, write.
 """
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 
 
 def save(directory: str, labels: list[str]) -> None:
@@ -21,19 +26,34 @@ def save(directory: str, labels: list[str]) -> None:
     nlp.to_disk(directory)
 
 
-def tag(directory: str, path: str) -> None:
+def conll_sentences(path: str) -> Iterator[list[str]]:
+    tokens: list[str] = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            columns = line.split()
+            if not columns or columns[0] == "-DOCSTART-":
+                if tokens:
+                    yield tokens
+                tokens = []
+            else:
+                tokens.append(columns[0])
+    if tokens:
+        yield tokens
+
+
+def tag(directory: str, source: str, target: str, processes: str) -> None:
     import spacy
     from spacy.tokens import Doc
 
     nlp = spacy.load(directory)
-    ner = nlp.get_pipe("ner")
-    with open(path, encoding="utf-8") as handle:
-        docs = (Doc(nlp.vocab, words=json.loads(line)) for line in handle)
-        words = entities = 0
-        for doc in ner.pipe(docs, batch_size=256):
+    docs = (Doc(nlp.vocab, words=tokens) for tokens in conll_sentences(source))
+    words = 0
+    with open(target, "w", encoding="utf-8") as out:
+        for doc in nlp.pipe(docs, batch_size=256, n_process=int(processes)):
             words += len(doc)
-            entities += len(doc.ents)
-    print(json.dumps({"words": words, "entities": entities}))
+            out.write("".join(f"{t.text}\t{t.ent_iob_ + '-' + t.ent_type_ if t.ent_type_ else 'O'}\n"
+                              for t in doc) + "\n")
+    print(json.dumps({"words": words}))
 
 
 def predict(directory: str, text: str) -> None:

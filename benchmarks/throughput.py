@@ -1,16 +1,18 @@
-"""Speed of `ner-lstm tag` and `ner-lstm predict` against spaCy, measured side by side in one run.
+"""Speed and footprint of ner-lstm against spaCy, whole process against whole process, in one run.
 
 Usage: python benchmarks/throughput.py --data ../shared/data/conll2003 --model models/conll2003
-       [--repeat 10] [--spacy-python benchmarks/.venv-spacy/bin/python]
+       [--runs 5] [--spacy-python benchmarks/.venv-spacy/bin/python] [--inference-venv .venv-inference]
 
-1. Throughput: the CoNLL-2003 test tokens repeated --repeat times, tagged by a whole `ner-lstm tag`
-   process (pre-tokenised JSONL in, JSONL with entities out) and by a whole spaCy process running only
-   its `ner` pipe on the same words (a blank English pipeline with an initialised `ner` on the same
-   labels; its speed does not depend on its weights). Words per second of wall time, median of runs.
-2. Cold start: a fresh `ner-lstm predict "Major Tom ..."` process, beside spacy.load + tag of the
-   same sentence. Median wall seconds.
-3. Memory: peak RSS of `ner-lstm tag` (its worker processes summed in) on generated plain text of
-   10 MB and 100 MB (CoNLL-2003 test sentences, one a line, repeated).
+1. Throughput: every distinct sentence of CoNLL-2003 train + valid + test (no sentence twice, so no
+   cache of repeated sentences can help) as one pre-tokenised CoNLL file. `ner-lstm tag --input-format
+   conll --output-format conll` (default settings, and with --workers 2), beside a spaCy 3.8 process that
+   reads the same file, runs its `ner` pipe (a blank English pipeline with an initialised `ner` on the
+   same labels; its speed does not depend on its weights) with `n_process` 1 and 2, and writes CoNLL.
+   Runs interleaved; tokens per second of wall time, median of --runs; the ratio is against spaCy's best.
+2. Cold start: a fresh `ner-lstm predict "Major Tom ..."` process beside spacy.load + tag of it.
+3. Memory: peak PSS and RSS, summed over the `ner-lstm tag` process and its workers, tagging 10 MB and
+   100 MB of plain text (those sentences, one a line, repeated).
+4. Footprint: the model directory on disk, and the installed size of an inference-only environment.
 Prints the figures and writes benchmarks/results/throughput.json.
 """
 from __future__ import annotations
@@ -28,60 +30,68 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from measure import run_with_peak_rss  # noqa: E402
+sys.path.insert(0, str(HERE.parent))
+from measure import run_with_peak_memory  # noqa: E402
 
 NER = [sys.executable, "-m", "ner_lstm"]
 SENTENCE = "Major Tom is a great battle commander."
+TRAINING_ONLY = {"model.keras", "training.jsonl", "training.png"}
 
 
-def conll_sentences(path: Path) -> list[list[str]]:
-    sys.path.insert(0, str(HERE.parent))
+def distinct_sentences(data: Path) -> list[list[str]]:
     from ner_lstm.data.corpus import read_conll
 
-    return [s.tokens for s in read_conll(path)]
+    seen: dict[tuple[str, ...], None] = {}
+    for split in ("train", "valid", "test"):
+        for sentence in read_conll(data / f"{split}.txt"):
+            seen.setdefault(tuple(sentence.tokens))
+    return [list(tokens) for tokens in seen]
 
 
-def timed(command: list[str], **kwargs) -> tuple[float, str]:
+def timed(command: list[str]) -> float:
     started = time.perf_counter()
-    result = subprocess.run(command, check=True, capture_output=True, text=True, **kwargs)
-    return time.perf_counter() - started, result.stdout
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    return time.perf_counter() - started
 
 
-def peak_rss_mb(command: list[str]) -> float:
-    return run_with_peak_rss(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def count_tokens(conll: Path) -> int:
+    with conll.open(encoding="utf-8") as handle:
+        return sum(1 for line in handle if line.strip())
 
 
 def throughput(args, work: Path, sentences: list[list[str]]) -> dict:
-    words_file = work / "words.jsonl"
-    tokens_file = work / "tokens.jsonl"
-    with words_file.open("w") as words, tokens_file.open("w") as tokens:
-        for _ in range(args.repeat):
-            for sentence in sentences:
-                words.write(json.dumps(sentence) + "\n")
-                tokens.write(json.dumps({"tokens": sentence}) + "\n")
-    total = sum(len(s) for s in sentences) * args.repeat
-    spacy_model = work / "spacy-ner"
-    ours, theirs = [], []
-    for _ in range(args.runs):  # interleaved, so both see the same machine load
-        seconds, _ = timed(NER + ["tag", "--model", str(args.model), str(tokens_file), "-o", str(work / "out.jsonl"),
-                                  "--input-format", "jsonl"])
-        ours.append(seconds)
-        seconds, out = timed([args.spacy_python, str(HERE / "spacy_ner.py"), "tag", str(spacy_model), str(words_file)])
-        assert json.loads(out)["words"] == total
-        theirs.append(seconds)
-    tagged = sum(len(json.loads(line)["tags"]) for line in (work / "out.jsonl").open())
-    assert tagged == total, (tagged, total)
-    ours_wps, theirs_wps = total / statistics.median(ours), total / statistics.median(theirs)
-    return {"tokens": total, "runs": args.runs, "ner_lstm_seconds": ours, "spacy_seconds": theirs,
-            "ner_lstm_words_per_s": round(ours_wps), "spacy_ner_only_words_per_s": round(theirs_wps),
-            "ratio": round(ours_wps / theirs_wps, 2)}
+    corpus = work / "all.conll"
+    corpus.write_text("".join("".join(f"{t}\tO\n" for t in s) + "\n" for s in sentences), "utf-8")
+    total = sum(len(s) for s in sentences)
+    spacy = [args.spacy_python, str(HERE / "spacy_ner.py"), "tag", str(work / "spacy-ner"), str(corpus)]
+    ours = NER + ["tag", "--model", str(args.model), str(corpus), "--input-format", "conll",
+                  "--output-format", "conll", "-o"]
+    commands = {
+        "ner_lstm": ours + [str(work / "ours.conll")],
+        "ner_lstm_workers_2": ours + [str(work / "ours-w2.conll"), "--workers", "2"],
+        "spacy_n_process_1": spacy + [str(work / "spacy-1.conll"), "1"],
+        "spacy_n_process_2": spacy + [str(work / "spacy-2.conll"), "2"],
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(args.runs):  # interleaved, so every setting sees the same machine load
+        for name, command in commands.items():
+            seconds[name].append(timed(command))
+    for output in ("ours.conll", "ours-w2.conll", "spacy-1.conll", "spacy-2.conll"):
+        assert count_tokens(work / output) == total, output
+    assert (work / "ours.conll").read_bytes() == (work / "ours-w2.conll").read_bytes(), "workers change no tag"
+    rates = {name: round(total / statistics.median(values)) for name, values in seconds.items()}
+    spacy_best = max(rates["spacy_n_process_1"], rates["spacy_n_process_2"])
+    return {"sentences": len(sentences), "tokens": total, "runs": args.runs, "seconds": seconds,
+            "tokens_per_s": rates, "spacy_best_tokens_per_s": spacy_best,
+            "ratio_to_spacy_best": round(rates["ner_lstm"] / spacy_best, 2)}
 
 
 def cold_start(args, work: Path) -> dict:
-    ours = [timed(NER + ["predict", "--model", str(args.model), SENTENCE])[0] for _ in range(args.runs)]
-    spacy_model = work / "spacy-ner"
-    theirs = [timed([args.spacy_python, str(HERE / "spacy_ner.py"), "predict", str(spacy_model), SENTENCE])[0]
-              for _ in range(args.runs)]
+    ours, theirs = [], []
+    for _ in range(args.runs):
+        ours.append(timed(NER + ["predict", "--model", str(args.model), SENTENCE]))
+        theirs.append(timed([args.spacy_python, str(HERE / "spacy_ner.py"), "predict", str(work / "spacy-ner"),
+                             SENTENCE]))
     return {"ner_lstm_predict_seconds": ours, "spacy_load_and_tag_seconds": theirs,
             "ner_lstm_median_s": round(statistics.median(ours), 3), "spacy_median_s": round(statistics.median(theirs), 3)}
 
@@ -91,18 +101,34 @@ def memory(args, work: Path, sentences: list[list[str]]) -> dict:
     result = {}
     for megabytes in args.memory_sizes:
         path = work / f"text-{megabytes}mb.txt"
-        with path.open("w") as handle:
+        with path.open("w", encoding="utf-8") as handle:
             size = 0
             while size < megabytes * 1_000_000:
                 for line in lines:
                     handle.write(line)
                     size += len(line)
-        started = time.perf_counter()
-        rss = peak_rss_mb(NER + ["tag", "--model", str(args.model), str(path), "-o", str(work / "text-out.jsonl")])
-        seconds = time.perf_counter() - started
-        result[f"{megabytes}MB"] = {"peak_rss_mb": round(rss), "seconds": round(seconds, 1),
-                                    "bytes": path.stat().st_size}
+        measured = run_with_peak_memory(NER + ["tag", "--model", str(args.model), str(path), "-o",
+                                               str(work / "text-out.jsonl")],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        result[f"{megabytes}MB"] = {"peak_pss_mb": round(measured["peak_pss_mb"]),
+                                    "peak_rss_mb": round(measured["peak_rss_mb"]),
+                                    "seconds": round(measured["seconds"], 1), "bytes": path.stat().st_size}
         path.unlink()
+    return result
+
+
+def directory_mb(path: Path, skip: set[str] = frozenset()) -> float:
+    return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and p.name not in skip) / 1e6, 1)
+
+
+def footprint(args) -> dict:
+    result = {"model_dir_mb": directory_mb(args.model),
+              "model_files_inference_reads_mb": directory_mb(args.model, TRAINING_ONLY)}
+    if args.inference_venv and args.inference_venv.is_dir():
+        result["inference_install_mb"] = directory_mb(args.inference_venv)
+    full = HERE.parent / ".venv"
+    if full.is_dir():
+        result["full_install_mb"] = directory_mb(full)
     return result
 
 
@@ -117,44 +143,53 @@ def versions(spacy_python: str) -> dict:
             "python": platform.python_version()}
 
 
+def report(result: dict) -> None:
+    if "throughput" in result:
+        t = result["throughput"]
+        r = t["tokens_per_s"]
+        print(f"tag {t['tokens']:,} tokens ({t['sentences']:,} distinct sentences), median of {t['runs']}: "
+              f"ner-lstm {r['ner_lstm']:,} tokens/s (--workers 2: {r['ner_lstm_workers_2']:,}); spaCy NER-only "
+              f"n_process=1 {r['spacy_n_process_1']:,}, n_process=2 {r['spacy_n_process_2']:,}; "
+              f"{t['ratio_to_spacy_best']}x spaCy's best", flush=True)
+    if "cold_start" in result:
+        c = result["cold_start"]
+        print(f"cold start: ner-lstm predict {c['ner_lstm_median_s']} s, spaCy load + tag {c['spacy_median_s']} s")
+    for size, m in result.get("memory", {}).items():
+        print(f"tag {size} of text: peak PSS {m['peak_pss_mb']} MB (RSS {m['peak_rss_mb']} MB) in {m['seconds']} s")
+    if "footprint" in result:
+        print("footprint: " + ", ".join(f"{k} {v}" for k, v in result["footprint"].items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="folder with test.txt")
+    parser.add_argument("--data", type=Path, required=True, help="folder with train.txt, valid.txt, test.txt")
     parser.add_argument("--model", type=Path, required=True, help="a trained ner-lstm model directory")
-    parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--memory-sizes", type=int, nargs="*", default=[10, 100], help="MB of generated text")
     parser.add_argument("--spacy-python", default=str(HERE / ".venv-spacy" / "bin" / "python"))
-    parser.add_argument("--parts", nargs="+", choices=["throughput", "cold_start", "memory"],
-                        default=["throughput", "cold_start", "memory"],
+    parser.add_argument("--inference-venv", type=Path, default=HERE.parent / ".venv-inference")
+    parser.add_argument("--parts", nargs="+", choices=["throughput", "cold_start", "memory", "footprint"],
+                        default=["throughput", "cold_start", "memory", "footprint"],
                         help="what to measure; other parts already in --out are kept")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "throughput.json")
     args = parser.parse_args()
     if not (args.model / "model.onnx").is_file():
         sys.exit(f"throughput.py: {args.model} is not a trained model with an ONNX export")
-    sentences = conll_sentences(args.data / "test.txt")
-    labels = sorted({t[2:] for t in json.loads((args.model / "vocab.json").read_text())["labels"] if t != "O"})
+    sentences = distinct_sentences(args.data)
+    labels = sorted({t[2:] for t in json.loads((args.model / "config.json").read_text())["labels"] if t != "O"})
     result = json.loads(args.out.read_text()) if args.out.is_file() else {}
     result.update({"machine": {"cores": os.cpu_count(), "platform": platform.platform()},
-                   "versions": versions(args.spacy_python), "model": str(args.model)})
+                   "versions": versions(args.spacy_python), "model": str(args.model),
+                   "command": " ".join(["python", "benchmarks/throughput.py", *sys.argv[1:]])})
     with tempfile.TemporaryDirectory(prefix="ner-lstm-speed-") as tmp:
         work = Path(tmp)
-        spacy_model = work / "spacy-ner"
-        subprocess.run([args.spacy_python, str(HERE / "spacy_ner.py"), "save", str(spacy_model), *labels], check=True)
-        if "throughput" in args.parts:
-            result["throughput"] = throughput(args, work, sentences)
-            t = result["throughput"]
-            print(f"tag: {t['ner_lstm_words_per_s']:,} words/s, spaCy NER-only {t['spacy_ner_only_words_per_s']:,} "
-                  f"words/s: {t['ratio']}x ({t['tokens']:,} tokens, median of {t['runs']})", flush=True)
-        if "cold_start" in args.parts:
-            result["cold_start"] = cold_start(args, work)
-            c = result["cold_start"]
-            print(f"cold start: ner-lstm predict {c['ner_lstm_median_s']} s, spaCy load + tag {c['spacy_median_s']} s",
-                  flush=True)
-        if "memory" in args.parts:
-            result["memory"] = memory(args, work, sentences)
-            for size, m in result["memory"].items():
-                print(f"tag {size} of text: peak RSS {m['peak_rss_mb']} MB in {m['seconds']} s", flush=True)
+        subprocess.run([args.spacy_python, str(HERE / "spacy_ner.py"), "save", str(work / "spacy-ner"), *labels],
+                       check=True)
+        parts = {"throughput": lambda: throughput(args, work, sentences), "cold_start": lambda: cold_start(args, work),
+                 "memory": lambda: memory(args, work, sentences), "footprint": lambda: footprint(args)}
+        for part in args.parts:
+            result[part] = parts[part]()
+            report({part: result[part]})
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.out}")

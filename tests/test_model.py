@@ -11,7 +11,8 @@ import pytest
 from ner_lstm.data.corpus import Sentence
 from ner_lstm.errors import ModelError
 from ner_lstm.inference.bundle import FORMAT_VERSION, save_bundle, verify_manifest, write_manifest
-from ner_lstm.inference.runtime import export_onnx
+from ner_lstm.model.export import export_onnx
+from ner_lstm.model.glove import GloveTable
 from ner_lstm.inference.tagger import Tagger
 from ner_lstm.model.batching import encode_batch
 from ner_lstm.model.network import ModelConfig, build_model
@@ -28,8 +29,8 @@ SMALL = ModelConfig(embeddings="glove", word_dim=4, char_dim=4, char_filters=6, 
 @pytest.fixture
 def small_model():
     keras.utils.set_random_seed(1)
-    vocab = Vocab.build(SENTENCES, glove_words=["major", "tom", "is", "a", "unseen"])
-    vocab.glove_table = np.random.default_rng(0).normal(size=(5, SMALL.word_dim)).astype("float32")
+    vectors = np.random.default_rng(0).normal(size=(5, SMALL.word_dim)).astype("float32")
+    vocab = Vocab.build(SENTENCES, GloveTable.from_words(["major", "tom", "is", "a", "unseen"], vectors))
     model = build_model(SMALL, vocab)
     # Non-zero weights everywhere, so a masking mistake would show in the numbers.
     model.set_weights([np.random.default_rng(i).normal(size=w.shape).astype("float32")

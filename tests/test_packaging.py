@@ -32,17 +32,35 @@ def imported_modules() -> set[str]:
     return found - set(sys.stdlib_module_names) - {"ner_lstm"}
 
 
+def names(requirements: list[str]) -> set[str]:
+    return {normalise(Requirement(r).name) for r in requirements}
+
+
+def providers(module: str) -> set[str]:
+    return {normalise(d) for d in importlib.metadata.packages_distributions().get(module, [module])}
+
+
 def test_every_imported_package_is_declared():
-    declared = {normalise(Requirement(r).name) for r in PROJECT["dependencies"]}
-    distributions = importlib.metadata.packages_distributions()
+    declared = names(PROJECT["dependencies"]).union(*map(names, PROJECT["optional-dependencies"].values()))
     for module in sorted(imported_modules()):
-        providers = {normalise(d) for d in distributions.get(module, [module])}
-        assert providers & declared, f"{module} is imported but none of {providers} is in [project] dependencies"
+        assert providers(module) & declared, f"{module} is imported but none of {providers(module)} is declared"
+
+
+def test_every_optional_module_belongs_to_the_extra_its_error_names():
+    from ner_lstm.extras import EXTRAS
+
+    for extra, modules in EXTRAS.items():
+        for module in modules:
+            assert providers(module) & names(PROJECT["optional-dependencies"][extra]), (module, extra)
+    base = names(PROJECT["dependencies"])
+    optional = {m for modules in EXTRAS.values() for m in modules}
+    for module in imported_modules() - optional:
+        assert providers(module) & base, f"{module} is imported but is neither a base dependency nor in EXTRAS"
 
 
 def test_requires_python_is_accepted_by_every_dependency():
     floor = re.match(r">=\s*([\d.]+)", PROJECT["requires-python"]).group(1)
-    for requirement in PROJECT["dependencies"]:
+    for requirement in PROJECT["dependencies"] + PROJECT["optional-dependencies"]["train"]:
         name = Requirement(requirement).name
         needs = importlib.metadata.metadata(name).get("Requires-Python")
         if needs:

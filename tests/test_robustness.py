@@ -147,7 +147,7 @@ def broken_copy(trained_model: Path, tmp_path: Path, damage) -> Path:
     (lambda m: (m / "vocab.json").write_text('{"words": [}'), "vocab.json: unreadable or not valid JSON"),
     (lambda m: (m / "crf.json").write_text('{"transitions": [[1]], "start": [0], "end": [0]}'), "do not match"),
     (lambda m: (m / "config.json").write_text(json.dumps({"format_version": 0})), "model format version 0"),
-    (lambda m: np.save(m / "glove.npy", np.zeros((3, 50), np.float32)), "glove.npy: shape (3, 50) does not match"),
+    (lambda m: np.save(m / "glove.npy", np.zeros((3, 50), np.float32)), "glove.npy: shape (3, 50) does not match the 400000 GloVe words"),
 ])
 def test_damaged_models(trained_model, tmp_path, damage, fragment):
     model = broken_copy(trained_model, tmp_path, lambda m: (damage(m), write_manifest(m)))
@@ -305,7 +305,7 @@ def test_a_model_that_fails_to_load_in_a_worker_is_a_one_line_error(trained_mode
 
 
 def test_ctrl_c_during_tag_prints_no_worker_tracebacks(trained_model, tmp_path):
-    source = many_records(tmp_path / "in.jsonl", 60_000)
+    source = many_records(tmp_path / "in.jsonl", 400_000)  # minutes of work: still running at the Ctrl-C
     out = tmp_path / "out.jsonl"
     process = subprocess.Popen([sys.executable, "-m", "ner_lstm", "tag", "--model", str(trained_model), str(source),
                                 "-o", str(out), "--workers", "2"], stderr=subprocess.PIPE, text=True,

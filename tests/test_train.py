@@ -28,7 +28,7 @@ def test_resume_restores_weights_optimizer_and_counters(corpus, tmp_path):
     train, dev = corpus
     model_dir = tmp_path / "m"
     first = trainer(model_dir, epochs=1)
-    first.prepare(train, (), None)
+    first.prepare(train, None)
     first.fit(train, dev)  # no finish(): as if the process died after epoch 1
     assert (checkpoint_dir(model_dir) / "state.json").is_file()
     assert (model_dir / "model.keras").is_file()
@@ -52,7 +52,7 @@ def test_same_seed_same_model(corpus, tmp_path):
     runs = []
     for name in ("a", "b"):
         run = trainer(tmp_path / name, epochs=1, seed=11)
-        run.prepare(train, (), None)
+        run.prepare(train, None)
         run.fit(train, dev)
         runs.append(run.model.get_weights())
     for left, right in zip(*runs):
@@ -63,7 +63,7 @@ def test_resume_never_replaces_a_better_model_saved_before_a_kill(corpus, tmp_pa
     train, dev = corpus
     model_dir = tmp_path / "m"
     first = trainer(model_dir, epochs=2)
-    first.prepare(train, (), None)
+    first.prepare(train, None)
     first.fit(train, dev)
     saved = json.loads((model_dir / "metrics.json").read_text())
     # As if killed after saving the best model but before the checkpoint recorded it.
@@ -82,7 +82,7 @@ def test_max_minutes_scores_the_partial_epoch_with_averaged_weights(corpus, tmp_
     train, dev = corpus
     run = trainer(tmp_path / "m", epochs=5, max_minutes=0.0)
     run.options.verbose = 1
-    run.prepare(train, (), None)
+    run.prepare(train, None)
     summary = run.fit(train, dev)
     assert summary["epochs"] == 1
     assert (tmp_path / "m" / "model.keras").is_file(), "the partial epoch is still scored and saved"

@@ -28,7 +28,7 @@ def info(
         "format_version": config["format_version"],
         "labels": config.get("labels", vocab.get("labels")),
         "vocabulary": {"words": len(vocab.get("words", [])), "chars": len(vocab.get("chars", [])),
-                       "glove_words": len(vocab.get("glove_words", []))},
+                       "glove_words": _glove_words(model)},
         "network": config.get("model", {}),
         "training": config.get("training", {}),
         "data": config.get("data", {}),
@@ -41,6 +41,14 @@ def info(
         typer.echo(json.dumps(description, indent=1))
         return
     typer.echo(_format_info(description))
+
+
+def _glove_words(model) -> int:
+    """How many GloVe words the model looks up (0 without GloVe), read without loading the vectors."""
+    from ..inference.bundle import read_config, read_vocab
+
+    glove = read_vocab(model, read_config(model)).glove
+    return 0 if glove is None else len(glove)
 
 
 def _format_info(d: dict) -> str:

@@ -38,8 +38,10 @@ def train(
     encoding: Encoding = "utf-8",
 ) -> None:
     """Train a model and save the best epoch (by dev entity F1) as a model directory."""
+    from ..extras import require
     from ..inference.runtime import import_tensorflow_quietly
 
+    require("train", "training")
     import_tensorflow_quietly()
     from ..data.sources import training_corpora
     from ..training.train import TrainOptions, check_target, train_model

@@ -54,23 +54,25 @@ def conll_sentences(
     one: `tag` input may or may not carry them).
     """
     tokens: list[str] = []
-    gold: list[str] | None = []
+    gold: list[str] = []
+    complete = True  # every token so far has a well-formed tag
     start = 0
     for number, line in itertools.chain(lines, [(0, "")]):  # a last blank line closes the last sentence
         columns = line.split()
         if not columns or columns[0] == DOCSTART:
             if tokens:
-                yield Sentence(tokens, gold, source=name, line=start)
-            tokens, gold = [], []
+                yield Sentence(tokens, gold if complete else None, source=name, line=start)
+            tokens, gold, complete = [], [], True
             continue
         if not tokens:
             start = number
         tokens.append(columns[0])
         if tags == "required":
             gold.append(_tag_of(columns, tag_column, name, number))
-        elif tags == "optional" and gold is not None:
+        elif tags == "optional" and complete:
             tag = columns[tag_column] if len(columns) >= 2 and -len(columns) <= tag_column < len(columns) else ""
-            gold = gold + [tag] if TAG_PATTERN.match(tag) else None
+            complete = bool(TAG_PATTERN.match(tag))
+            gold.append(tag)
 
 
 def _tag_of(columns: list[str], tag_column: int, path: str, lineno: int) -> str:

@@ -144,6 +144,9 @@ def load_hub_dataset(dataset_id: str, revision: str | None = None) -> Any:
 
     Hub ids default to the script-free parquet conversion, which current `datasets` can read.
     """
+    from ..extras import require
+
+    require("datasets", "reading a Hugging Face dataset")
     import datasets
 
     local = Path(dataset_id).exists()

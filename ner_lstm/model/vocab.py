@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data.corpus import Sentence, iob2_to_bioes, to_iob2
+from .glove import GloveTable
 
 UNK = 1  # 0 is padding
 MAX_WORD_CHARS = 20  # longer tokens keep their first and last 10 characters for the char CNN
 TOKEN_CACHE_SIZE = 200_000
+# A token's ids as one row of int32: word, case, GloVe, then MAX_WORD_CHARS characters (0-padded).
+ROW_WIDTH = 3 + MAX_WORD_CHARS
 _DIGITS = re.compile(r"\d")
 
 # Case classes: what lowercased GloVe lookups lose.
@@ -54,22 +57,19 @@ class Vocab:
     words: list[str]
     chars: list[str]
     labels: list[str]  # BIOES, the scheme the model is trained on; tags in and out are IOB2
-    glove_words: list[str] = field(default_factory=list)
-    # The frozen GloVe rows (len(glove_words), dim), usually memory-mapped; row i belongs to id i + 2.
-    # Kept out of the network so the exported graph stays small (a 400k-row constant cost 9 GB to export).
-    glove_table: np.ndarray | None = field(default=None, repr=False)
+    # The frozen GloVe vectors, looked up by the batch encoder: kept out of the network so the
+    # exported graph stays small (a 400k-row constant cost 9 GB to export).
+    glove: GloveTable | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.word_index = {w: i + 2 for i, w in enumerate(self.words)}
         self.char_index = {c: i + 2 for i, c in enumerate(self.chars)}
         self.label_index = {t: i for i, t in enumerate(self.labels)}
-        self.glove_index = {w: i + 2 for i, w in enumerate(self.glove_words)}
-        self._token_cache: dict[str, tuple[int, int, int, list[int]]] = {}
+        self._iob2 = np.array(to_iob2(self.labels, "BIOES"), dtype=object)  # BIOES -> IOB2 is per tag
+        self._token_cache: dict[str, bytes] = {}
 
     @classmethod
-    def build(
-        cls, sentences: Iterable[Sentence], glove_words: Sequence[str] = (), min_char_count: int = 1
-    ) -> "Vocab":
+    def build(cls, sentences: Iterable[Sentence], glove: GloveTable | None = None, min_char_count: int = 1) -> Vocab:
         """Collect every training word and character, and the label set (O first, then sorted)."""
         words: Counter[str] = Counter()
         chars: Counter[str] = Counter()
@@ -85,22 +85,20 @@ class Vocab:
             words=sorted(words, key=lambda w: (-words[w], w)),
             chars=sorted(c for c, n in chars.items() if n >= min_char_count),
             labels=ordered_labels,
-            glove_words=list(glove_words),
+            glove=glove,
         )
 
-    def glove_id(self, word: str) -> int:
-        lower = word.lower()
-        found = self.glove_index.get(lower)
-        if found is None:
-            found = self.glove_index.get(_DIGITS.sub("0", lower), UNK)
-        return found
-
-    def glove_vectors(self, ids: np.ndarray) -> np.ndarray:
-        """Frozen vectors for an array of GloVe ids; padding (0) and unknown (1) get zeros."""
-        assert self.glove_table is not None
-        vectors = np.asarray(self.glove_table[np.maximum(ids - 2, 0)], dtype=np.float32)
-        vectors[ids < 2] = 0.0
-        return vectors
+    def glove_ids(self, words: Sequence[str]) -> np.ndarray:
+        """GloVe ids (UNK if absent): GloVe is lowercased; numbers it lacks fall back to their
+        digit-folded form."""
+        if self.glove is None:
+            return np.full(len(words), UNK, np.int64)
+        lower = [word.lower() for word in words]
+        found = self.glove.ids(lower)
+        retry = [i for i in np.flatnonzero(found == 0) if _DIGITS.search(lower[i])]
+        if retry:
+            found[retry] = self.glove.ids([_DIGITS.sub("0", lower[i]) for i in retry])
+        return np.where(found == 0, UNK, found)
 
     def word_id(self, word: str) -> int:
         return self.word_index.get(normalise(word), UNK)
@@ -108,25 +106,38 @@ class Vocab:
     def char_ids(self, word: str) -> list[int]:
         return [self.char_index.get(c, UNK) for c in word]
 
-    def token_ids(self, token: str) -> tuple[int, int, int, list[int]]:
-        """(word, case, GloVe, character) ids of a token; cached, since tokens repeat a lot."""
-        found = self._token_cache.get(token)
-        if found is None:
-            chars = self.char_ids(token) or [UNK]  # an empty token is a token, not padding
+    def token_rows(self, tokens: Sequence[str]) -> np.ndarray:
+        """(tokens, ROW_WIDTH) int32 ids, one row per token (see ROW_WIDTH).
+
+        Rows are cached as bytes per distinct token (tokens repeat a lot), so a batch is
+        one join away from an array; new tokens are looked up together.
+        """
+        cache = self._token_cache
+        new = list(dict.fromkeys(token for token in tokens if token not in cache))
+        fresh = dict(zip(new, (row.tobytes() for row in self._rows(new)))) if new else {}
+        if len(cache) < TOKEN_CACHE_SIZE:  # bounded, for streams of unique tokens
+            cache.update(fresh)
+        get = cache.get
+        joined = b"".join([get(token) or fresh[token] for token in tokens])
+        return np.frombuffer(joined, dtype=np.int32).reshape(-1, ROW_WIDTH)
+
+    def _rows(self, words: Sequence[str]) -> np.ndarray:
+        rows = np.zeros((len(words), ROW_WIDTH), np.int32)
+        rows[:, 2] = self.glove_ids(words)
+        for row, word in zip(rows, words):
+            chars = self.char_ids(word) or [UNK]  # an empty token is a token, not padding
             if len(chars) > MAX_WORD_CHARS:
                 chars = chars[: MAX_WORD_CHARS // 2] + chars[-(MAX_WORD_CHARS // 2) :]
-            found = (self.word_id(token), case_of(token), self.glove_id(token), chars)
-            if len(self._token_cache) < TOKEN_CACHE_SIZE:  # bounded, for streams of unique tokens
-                self._token_cache[token] = found
-        return found
+            row[0], row[1], row[3 : 3 + len(chars)] = self.word_id(word), case_of(word), chars
+        return rows
 
     def label_ids(self, tags: Sequence[str]) -> list[int]:
         """IOB2 tags to the model's label ids (the model is trained on BIOES, which marks entity ends)."""
         return [self.label_index[t] for t in iob2_to_bioes(tags)]
 
-    def tags_of(self, ids: Iterable[int]) -> list[str]:
+    def tags_of(self, ids: np.ndarray) -> list[str]:
         """Label ids to IOB2 tags."""
-        return to_iob2([self.labels[i] for i in ids], "BIOES")
+        return self._iob2[ids].tolist()
 
     def unseen_labels(self, sentences: Iterable[Sentence]) -> set[str]:
         """IOB2 tags in `sentences` this model can never predict (their type was not in training)."""
@@ -134,13 +145,9 @@ class Vocab:
         return {t for s in sentences for t in (s.tags or ()) if t not in known}
 
     def to_json(self) -> dict:
-        return {"words": self.words, "chars": self.chars, "labels": self.labels, "glove_words": self.glove_words}
+        """The trained id tables; the GloVe table is saved on its own (`GloveTable.save`)."""
+        return {"words": self.words, "chars": self.chars, "labels": self.labels}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Vocab":
-        return cls(
-            words=list(data["words"]),
-            chars=list(data["chars"]),
-            labels=list(data["labels"]),
-            glove_words=list(data.get("glove_words", [])),
-        )
+    def from_json(cls, data: dict, glove: GloveTable | None = None) -> Vocab:
+        return cls(words=list(data["words"]), chars=list(data["chars"]), labels=list(data["labels"]), glove=glove)

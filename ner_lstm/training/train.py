@@ -24,6 +24,7 @@ from ..errors import ModelError, UsageError
 from ..files import write_dir_atomic, write_file_atomic, write_json
 from ..inference.bundle import FORMAT_VERSION, MODEL_FILE, read_json, save_bundle, update_bundle
 from ..model.batching import drop_singletons, encode_batch, training_batches
+from ..model.glove import GloveTable
 from ..model.network import ModelConfig, build_model
 from ..model.vocab import Vocab
 from .evaluate import score_tagger
@@ -106,8 +107,8 @@ def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions,
 
     spec = {"word": tf.TensorSpec((None, None), tf.int32), "case": tf.TensorSpec((None, None), tf.int32),
             "char": tf.TensorSpec((None, None, None), tf.int32)}
-    if vocab.glove_table is not None:
-        spec["glove"] = tf.TensorSpec((None, None, vocab.glove_table.shape[1]), tf.float32)
+    if vocab.glove is not None:
+        spec["glove"] = tf.TensorSpec((None, None, vocab.glove.dim), tf.float32)
     data = tf.data.Dataset.from_generator(generate, output_signature=(spec, tf.TensorSpec((None, None), tf.int32)))
     return data.apply(tf.data.experimental.assert_cardinality(count)).prefetch(2)
 
@@ -182,13 +183,12 @@ class Trainer:
         self.vocab: Vocab | None = None
 
     # --- setting up --------------------------------------------------------------------------
-    def prepare(self, train: Sequence[Sentence], glove_words: Sequence[str], vectors: np.ndarray | None) -> None:
+    def prepare(self, train: Sequence[Sentence], glove: GloveTable | None) -> None:
         """Build the vocabulary and a fresh model for `train`."""
         import keras
 
         keras.utils.set_random_seed(self.options.seed)
-        self.vocab = Vocab.build(train, glove_words)
-        self.vocab.glove_table = vectors
+        self.vocab = Vocab.build(train, glove)
         self.model = build_model(self.options.model, self.vocab)
         self.serving = build_model(self.options.model, self.vocab)
         _compile(self.model, self.options, steps_per_epoch(train, self.options.batch_size))
@@ -205,11 +205,10 @@ class Trainer:
         self.state = saved["state"]
         self._keep_a_better_saved_model()
         keras.utils.set_random_seed(self.options.seed + self.state["epoch"])
-        self.vocab = Vocab.from_json(read_json(ckpt / "vocab.json"))
-        if self.options.model.embeddings == "glove":
-            from ..model.embeddings import glove_matrix
+        from ..model.embeddings import package_glove
 
-            self.vocab.glove_table = glove_matrix()
+        glove = package_glove() if self.options.model.embeddings == "glove" else None
+        self.vocab = Vocab.from_json(read_json(ckpt / "vocab.json"), glove)
         self.model = build_model(self.options.model, self.vocab)
         self.serving = build_model(self.options.model, self.vocab)
         _compile(self.model, self.options, steps_per_epoch(train, self.options.batch_size))
@@ -344,8 +343,8 @@ class Trainer:
         onnxruntime and the 400k-word vocabulary here would take training's peak past 2 GB.
         Returns the test scores (None without test data).
         """
-        from ..inference.runtime import export_onnx
         from ..inference.tagger import Tagger
+        from ..model.export import export_onnx
 
         scores = None
         if self.state["best_epoch"]:
@@ -379,17 +378,15 @@ def check_target(model_dir: Path, resume: bool, overwrite: bool) -> None:
 def train_model(corpora: Corpora, model_dir: Path, options: TrainOptions) -> dict:
     """Train (or resume), keep the best model by dev F1, score the test part with it; return a summary."""
     from ..errors import Interrupted
-    from ..model.embeddings import glove_matrix, glove_words
+    from ..model.embeddings import package_glove
 
     check_target(model_dir, options.resume, options.overwrite)
     train, dev = corpora.train, corpora.dev
     trainer = Trainer(model_dir, options, corpora.describe(), corpora.fingerprint())
     if options.resume:
         trainer.restore(train)
-    elif options.model.embeddings == "glove":
-        trainer.prepare(train, glove_words(), glove_matrix())
     else:
-        trainer.prepare(train, (), None)
+        trainer.prepare(train, package_glove() if options.model.embeddings == "glove" else None)
     try:
         summary = trainer.fit(train, dev)
     except KeyboardInterrupt:
