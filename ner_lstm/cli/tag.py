@@ -35,17 +35,16 @@ def tag(
     field_prefix: Annotated[str, typer.Option(help="Prefix for the fields JSONL output adds (source, id, tokens, tags, offsets, gold, entities), so they never collide with an input record's own fields.")] = "",
     dataset: Annotated[Optional[str], typer.Option(help="Tag a Hugging Face dataset (id or local folder) instead of files.")] = None,
     split: Annotated[str, typer.Option(help="Split of --dataset to tag.")] = "test",
-    batch_size: Annotated[int, typer.Option(min=1, help="Most sentences per inference batch (results do not depend on it).")] = 256,
+    batch_size: Annotated[int, typer.Option(min=1, help="Most sentences per inference batch (results do not depend on it).")] = 128,
     resume: Annotated[bool, typer.Option(help="Skip inputs whose output file is already complete.")] = False,
     backend: BackendOption = Backend.auto,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes tagging in parallel (default: one per CPU this process may use).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes tagging in parallel. One (the default) runs the network on every CPU this process may use and holds the least memory; more also split raw-text tokenisation between them, at about 200 MB each.")] = 1,
     encoding: Encoding = "utf-8",
 ) -> None:
     """Tag files, directories or stdin in bulk: one output record per input line, sentence or JSON record.
 
     Outputs are written under a temporary name and renamed when complete; inputs are never overwritten.
     """
-    from ..cpus import available_cpus
     from ..engines.local import ModelSpec, tag_dataset_split, tag_files
     from ..errors import UsageError
     from ..inference.bundle import check_dir
@@ -54,7 +53,6 @@ def tag(
         raise UsageError("give input files (or '-' for stdin) or --dataset ID")
     check_dir(model)  # fail before reading any input; the model itself loads where it runs
     tagger = ModelSpec(str(model), backend.value, batch_size)
-    workers = workers or available_cpus()
     if dataset is not None:
         from ..data.sources import load_hub_dataset, require_split
 

@@ -23,7 +23,7 @@ from ..cpus import available_cpus
 from ..data.sources import Record, dataset_records, expand_inputs, read_records
 from ..data.writers import html_head, writer_for
 from ..errors import NerError
-from ..inference.tagger import Tagger
+from ..inference.tagger import BATCH_SIZE, Tagger
 from .outputs import Progress, plan_outputs, write_output
 
 WINDOW_TOKENS = 50_000
@@ -38,7 +38,7 @@ class ModelSpec:
 
     path: str
     backend: str = "auto"
-    batch_size: int = 256
+    batch_size: int = BATCH_SIZE
     loaded: Tagger | None = None
 
     @property

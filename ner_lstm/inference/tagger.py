@@ -24,6 +24,9 @@ from .bundle import CRF_FILE, check_dir, crf_json, read_json, read_vocab
 from .entities import Entity, entities
 
 BACKENDS = ("auto", "onnx", "keras")
+# Sentences per batch (padded tokens are capped at 32 per sentence slot): onnxruntime keeps the memory of
+# its largest batch, and 128 is as fast as 256 with half of it (benchmarks/throughput.py, README).
+BATCH_SIZE = 128
 Emissions = Callable[[dict[str, np.ndarray]], np.ndarray]
 
 
@@ -55,7 +58,7 @@ class Tagger:
     def __init__(self, emissions: Emissions, vocab: Vocab, crf: dict, config: dict | None = None) -> None:
         self.emissions = emissions
         self.vocab = vocab
-        self.batch_size = 256  # sentences per batch; padded tokens are capped at 32 per sentence slot
+        self.batch_size = BATCH_SIZE
         self.source: tuple[str, str] | None = None  # (model directory, backend), to load it again elsewhere
         self.config = config or {}
         self.set_crf(crf)
