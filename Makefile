@@ -8,7 +8,7 @@ DEV    := $(firstword $(wildcard $(DATA)/valid.txt $(DATA)/dev.txt))
 SEEDS  ?= 1 2 3
 TEXT   ?= Major Tom is a great battle commander.
 
-.PHONY: setup setup-inference setup-bench run test bench bench-accuracy bench-rawtext bench-speed clean
+.PHONY: setup setup-inference setup-bench run test bench bench-accuracy bench-rawtext bench-speed bench-serve clean
 
 # Everything: training (TensorFlow), tagging and the tests.
 setup: $(VENV)/.installed
@@ -30,7 +30,7 @@ $(INFER)/.installed: pyproject.toml $(wildcard ner_lstm/*.py ner_lstm/*/*.py)
 	$(INFER)/bin/python -m pip install --quiet --force-reinstall --no-deps .  # this checkout's code, always
 	touch $@
 
-# Benchmarks need a little more (sacremoses, for the raw-text benchmark's detokeniser).
+# Benchmarks need a little more (sacremoses for the raw-text benchmark's detokeniser, aiohttp for the load).
 setup-bench: $(VENV)/.installed-bench
 
 $(VENV)/.installed-bench: $(VENV)/.installed
@@ -47,7 +47,7 @@ test: setup setup-inference
 
 SPACY  := benchmarks/.venv-spacy
 
-bench: bench-accuracy bench-rawtext bench-speed
+bench: bench-accuracy bench-rawtext bench-speed bench-serve
 
 bench-accuracy: setup-bench
 	$(BIN)/python benchmarks/accuracy.py --data $(DATA) --seeds $(SEEDS)
@@ -59,9 +59,14 @@ bench-rawtext: setup-bench
 	$(BIN)/python benchmarks/rawtext.py --data $(DATA) --model $(MODEL) --split $(SPLIT)
 
 # Needs a trained model: MODEL=models/conll2003 (make run DATA=... writes it).
-bench-speed: setup-bench $(SPACY)/.installed
+bench-speed: setup-bench setup-inference $(SPACY)/.installed
 	@test -f $(MODEL)/model.onnx || { echo "make bench-speed: no trained model in $(MODEL); run 'make run DATA=$(DATA)' first or pass MODEL=dir" >&2; exit 2; }
-	$(BIN)/python benchmarks/throughput.py --data $(DATA) --model $(MODEL)
+	$(BIN)/python benchmarks/throughput.py --data $(DATA) --model $(MODEL) --inference-venv $(INFER)
+
+# Needs a trained model; loopback only, 20 s per concurrency level.
+bench-serve: setup-bench
+	@test -f $(MODEL)/model.onnx || { echo "make bench-serve: no trained model in $(MODEL); run 'make run DATA=$(DATA)' first or pass MODEL=dir" >&2; exit 2; }
+	$(BIN)/python benchmarks/serve.py --data $(DATA) --model $(MODEL)
 
 $(SPACY)/.installed:
 	test -x $(SPACY)/bin/python || $(PYTHON) -m venv $(SPACY)

@@ -78,3 +78,32 @@ def test_training_features_say_what_to_install(trained_model, args, purpose):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and purpose in lines[0] and "pip install 'ner-lstm[train]'" in lines[0], result.stderr
     assert not Path("/tmp/ner-lstm-never-written").exists()
+
+
+def test_serve_works_without_tensorflow(trained_model):
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    server = subprocess.Popen([venv("ner-lstm"), "serve", "--model", str(trained_model), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd="/", env=env)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        reply = httpx.post(f"http://127.0.0.1:{port}/v1/entities", json={"texts": ["Major Tom met Ground Control."]})
+        assert reply.status_code == 200 and reply.json()["results"][0]["tokens"][:2] == ["Major", "Tom"]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, log = server.communicate(timeout=60)
+    assert server.returncode == 0, log

@@ -17,38 +17,13 @@ def info(
     verify: Annotated[bool, typer.Option(help="Also compare every file's SHA-256 with the model's manifest.")] = False,
 ) -> None:
     """Describe a model: labels, vocabulary sizes, training data, scores and versions."""
-    from ..inference.bundle import check_dir, read_json, verify_manifest
+    from ..inference.bundle import describe
 
-    config = check_dir(model)
-    verified = verify_manifest(model, full=True) if verify else None
-    vocab = read_json(model / "vocab.json")
-    metrics = read_json(model / "metrics.json") if (model / "metrics.json").exists() else {}
-    description = {
-        "model": str(model),
-        "format_version": config["format_version"],
-        "labels": config.get("labels", vocab.get("labels")),
-        "vocabulary": {"words": len(vocab.get("words", [])), "chars": len(vocab.get("chars", [])),
-                       "glove_words": _glove_words(model)},
-        "network": config.get("model", {}),
-        "training": config.get("training", {}),
-        "data": config.get("data", {}),
-        "scores": {k: v for k, v in metrics.items()},
-        "versions": config.get("versions", {}),
-    }
-    if verified is not None:
-        description["verified_files"] = verified
+    description = describe(model, verify)
     if as_json:
         typer.echo(json.dumps(description, indent=1))
         return
     typer.echo(_format_info(description))
-
-
-def _glove_words(model) -> int:
-    """How many GloVe words the model looks up (0 without GloVe), read without loading the vectors."""
-    from ..inference.bundle import read_config, read_vocab
-
-    glove = read_vocab(model, read_config(model)).glove
-    return 0 if glove is None else len(glove)
 
 
 def _format_info(d: dict) -> str:

@@ -89,15 +89,17 @@ def record_inline(record, tagged: Sequence[Tagged]) -> str:
     return "".join(pieces) + text[position:] + "\n"
 
 
+# The look of entities, shared by `tag --output-format html` and the server's page.
+ENTITY_CSS = """
+body { font: 16px/1.7 system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #222; }
+p { margin: 0.3em 0; } mark { padding: 0.1em 0.3em; border-radius: 0.3em; }
+mark::after { content: attr(data-label); font-size: 0.65em; font-weight: bold; margin-left: 0.4em; opacity: 0.7; }
+.PER { background: #fde2e4; } .LOC { background: #d8f3dc; } .ORG { background: #dbeafe; }
+.MISC { background: #fef3c7; } .other { background: #e9d5ff; }
+"""
 HTML_HEAD = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font: 16px/1.7 system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #222; }}
-p {{ margin: 0.3em 0; }} mark {{ padding: 0.1em 0.3em; border-radius: 0.3em; }}
-mark::after {{ content: attr(data-label); font-size: 0.65em; font-weight: bold; margin-left: 0.4em; opacity: 0.7; }}
-.PER {{ background: #fde2e4; }} .LOC {{ background: #d8f3dc; }} .ORG {{ background: #dbeafe; }}
-.MISC {{ background: #fef3c7; }} .other {{ background: #e9d5ff; }}
-</style></head><body>
+<style>{css}</style></head><body>
 <h1>{title}</h1>
 """
 KNOWN_CLASSES = {"PER", "LOC", "ORG", "MISC"}
@@ -117,7 +119,7 @@ def record_html(record, tagged: Sequence[Tagged]) -> str:
 
 
 def html_head(title: str) -> str:
-    return HTML_HEAD.format(title=html.escape(title))
+    return HTML_HEAD.format(title=html.escape(title), css=ENTITY_CSS)
 
 
 RECORD_WRITERS = {"jsonl": record_jsonl, "conll": record_conll, "inline": record_inline, "html": record_html}

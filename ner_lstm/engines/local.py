@@ -1,8 +1,10 @@
 """Tagging on this machine: records in bounded windows, tagged length-sorted, written in input order.
 
 Memory is bounded by the window (about WINDOW_TOKENS tokens), whatever the input
-size. With several workers, windows are tagged in parallel processes, each with
-its own model: the network's loop over words uses one core well and two poorly.
+size. One process is the default: its network runs on every CPU it may use (the
+fused LSTM uses two cores well) while this thread reads, encodes and writes.
+With several workers, windows are tagged in parallel processes, each with its own
+model (about 200 MB each), which also splits raw-text tokenisation between them.
 A sentence's result never depends on its window or worker (the Tagger is
 batch-invariant), so any worker count gives the same output.
 """

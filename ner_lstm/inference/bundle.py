@@ -174,6 +174,30 @@ def check_dir(path: Path) -> dict:
     return config
 
 
+def describe(path: Path, verify: bool = False) -> dict:
+    """What `ner-lstm info --json` prints (and the server's /v1/model): labels, vocabulary sizes,
+    network, training options and data, scores, versions; `verify` also checks every file's SHA-256."""
+    config = check_dir(path)
+    verified = verify_manifest(path, full=True) if verify else None
+    vocab = read_vocab(path, config)
+    metrics = read_json(path / "metrics.json") if (path / "metrics.json").exists() else {}
+    description = {
+        "model": str(path),
+        "format_version": config["format_version"],
+        "labels": config.get("labels", vocab.labels),
+        "vocabulary": {"words": len(vocab.words), "chars": len(vocab.chars),
+                       "glove_words": 0 if vocab.glove is None else len(vocab.glove)},
+        "network": config.get("model", {}),
+        "training": config.get("training", {}),
+        "data": config.get("data", {}),
+        "scores": metrics,
+        "versions": config.get("versions", {}),
+    }
+    if verified is not None:
+        description["verified_files"] = verified
+    return description
+
+
 def _check_version(path: Path) -> None:
     try:
         read_config(path)
