@@ -99,7 +99,8 @@ async def level(url: str, texts: list[str], concurrency: int, seconds: float, se
             "p50_ms": round(1000 * statistics.median(ordered), 1),
             "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 1),
             "errors": errors, "server_pss_mb_start": round(memory[0] / 1024), "server_pss_mb_end": round(memory[-1] / 1024),
-            "server_pss_mb_peak": round(max(memory) / 1024)}
+            "server_pss_mb_peak": round(max(memory) / 1024),
+            "server_pss_mb_every_half_second": [round(m / 1024) for m in memory]}
 
 
 def screenshot(url: str, target: Path) -> str | None:
