@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import platform
 import statistics
 import subprocess
@@ -22,10 +23,10 @@ from measure import run_with_peak_memory  # noqa: E402
 CLI = [sys.executable, "-m", "ner_lstm"]
 
 
-def train_once(data: Path, seed: int, workdir: Path) -> dict:
+def train_once(data: Path, seed: int, workdir: Path, options: list[str]) -> dict:
     model = workdir / f"seed{seed}"
     command = CLI + ["train", "--train", str(data / "train.txt"), "--dev", str(data / "valid.txt"),
-                     "--test", str(data / "test.txt"), "--model", str(model), "--seed", str(seed)]
+                     "--test", str(data / "test.txt"), "--model", str(model), "--seed", str(seed), *options]
     measured = run_with_peak_memory(command, stdout=subprocess.DEVNULL)
     wall = measured["seconds"]
     metrics = json.loads((model / "metrics.json").read_text())
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "accuracy.json")
     parser.add_argument("--keep", type=Path, help="keep the trained models in this folder (seedN/)")
+    parser.add_argument("--options", default="", help="more `ner-lstm train` options, e.g. '--epochs 40' (recorded)")
     args = parser.parse_args()
     for name in ("train.txt", "valid.txt", "test.txt"):
         if not (args.data / name).is_file():
@@ -74,11 +76,12 @@ def main() -> None:
     runs = []
     with tempfile.TemporaryDirectory(prefix="ner-lstm-accuracy-") as workdir:
         for seed in args.seeds:
-            run = train_once(args.data, seed, args.keep or Path(workdir))
+            run = train_once(args.data, seed, args.keep or Path(workdir), shlex.split(args.options))
             print(json.dumps(run), flush=True)
             runs.append(run)
     result = {
-        "benchmark": "CoNLL-2003 English, default settings, train on train, select on valid, score test",
+        "benchmark": "CoNLL-2003 English, train on train, select on valid, score test",
+        "train_options": args.options or "defaults",
         "metric": "entity F1, seqeval default (conlleval-compatible) mode, in percent",
         "machine": {"cores": __import__("os").cpu_count(), "platform": platform.platform()},
         "versions": versions(),

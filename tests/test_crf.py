@@ -81,3 +81,30 @@ def test_layer_config_round_trip():
     layer = CRF(5, name="crf")
     again = CRF.from_config(layer.get_config())
     assert again.num_tags == 5 and again.name == "crf"
+
+
+def test_bioes_constraints_forbid_broken_entities():
+    from ner_lstm.model.crf_numpy import bioes_constraints
+
+    labels = ["O", "B-LOC", "E-LOC", "I-LOC", "S-LOC", "B-PER", "E-PER", "I-PER", "S-PER"]
+    allowed, start, end = bioes_constraints(labels)
+    ok = {(a, b) for i, a in enumerate(labels) for j, b in enumerate(labels) if allowed[i, j]}
+    assert ("O", "B-PER") in ok and ("E-LOC", "S-PER") in ok and ("B-PER", "I-PER") in ok and ("I-PER", "E-PER") in ok
+    assert ("O", "E-PER") not in ok and ("B-PER", "I-LOC") not in ok and ("B-PER", "O") not in ok
+    assert ("S-PER", "I-PER") not in ok and ("I-LOC", "B-LOC") not in ok
+    assert [t for t, a in zip(labels, start) if a] == ["O", "B-LOC", "S-LOC", "B-PER", "S-PER"]
+    assert [t for t, a in zip(labels, end) if a] == ["O", "E-LOC", "S-LOC", "E-PER", "S-PER"]
+
+
+def test_constrained_decoding_never_outputs_a_broken_entity():
+    from ner_lstm.model.crf_numpy import FORBIDDEN, bioes_constraints
+
+    labels = ["O", "B-PER", "E-PER", "I-PER", "S-PER"]
+    allowed, start, end = bioes_constraints(labels)
+    emissions = np.zeros((1, 3, 5), np.float32)
+    emissions[0, :, 3] = 5.0  # every emission says I-PER, which cannot open or close an entity
+    params = [np.where(a, 0.0, FORBIDDEN).astype(np.float32) for a in (allowed, start, end)]
+    path = [labels[i] for i in viterbi_numpy(emissions, np.array([3]), *params)[0]]
+    assert path == ["B-PER", "I-PER", "E-PER"]
+    free = [labels[i] for i in viterbi_numpy(emissions, np.array([3]), *(np.zeros_like(p) for p in params))[0]]
+    assert free == ["I-PER"] * 3

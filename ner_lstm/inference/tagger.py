@@ -18,7 +18,7 @@ from ..data.corpus import Sentence, join_tokens
 from ..data.text import split_text
 from ..errors import ModelError, UsageError
 from ..model.batching import encode_batch, sorted_batches
-from ..model.crf_numpy import marginals_numpy, viterbi_numpy
+from ..model.crf_numpy import FORBIDDEN, bioes_constraints, marginals_numpy, viterbi_numpy
 from ..model.vocab import Vocab
 from .bundle import CRF_FILE, check_dir, crf_json, read_json, read_vocab
 from .entities import Entity, entities
@@ -63,12 +63,18 @@ class Tagger:
         self.config = config or {}
         self.set_crf(crf)
 
-    def set_crf(self, crf: dict) -> None:
-        self.transitions = np.asarray(crf["transitions"], dtype=np.float32)
-        self.start = np.asarray(crf["start"], dtype=np.float32)
-        self.end = np.asarray(crf["end"], dtype=np.float32)
-        if self.transitions.shape != (len(self.vocab.labels),) * 2:
-            raise ModelError(f"CRF scores ({self.transitions.shape}) do not match {len(self.vocab.labels)} labels")
+    def set_crf(self, crf: dict, constrained: bool = True) -> None:
+        """The CRF's scores; `constrained` forbids what BIOES forbids (`bioes_constraints`)."""
+        transitions = np.asarray(crf["transitions"], dtype=np.float32)
+        start, end = np.asarray(crf["start"], dtype=np.float32), np.asarray(crf["end"], dtype=np.float32)
+        if transitions.shape != (len(self.vocab.labels),) * 2:
+            raise ModelError(f"CRF scores ({transitions.shape}) do not match {len(self.vocab.labels)} labels")
+        if constrained:
+            allowed = bioes_constraints(self.vocab.labels)
+            transitions, start, end = (np.where(a, s, FORBIDDEN).astype(np.float32)
+                                       for a, s in zip(allowed, (transitions, start, end)))
+        self.crf = crf
+        self.transitions, self.start, self.end = transitions, start, end
 
     @classmethod
     def from_keras(cls, model, vocab: Vocab, config: dict | None = None) -> Tagger:

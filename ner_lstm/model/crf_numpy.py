@@ -78,3 +78,26 @@ def marginals_numpy(
     out = np.empty((batch, steps, tags), dtype=np.float32)
     out[order] = probs.transpose(1, 0, 2)
     return out
+
+
+FORBIDDEN = -1e4  # a score no path can make up for: exp(-1e4) is 0 in float64
+
+
+def bioes_constraints(labels: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which transitions, first tags and last tags BIOES allows: after B-X or I-X only I-X or E-X;
+    after O, E- or S- only O, B- or S-; a sentence starts outside an entity and ends outside one.
+
+    A trained CRF learns these softly; decoding with them hard never outputs a broken entity
+    (O -> E-PER, B-PER -> I-LOC), whatever the emissions say.
+    """
+    def inside(tag: str) -> bool:  # the tag leaves an entity open
+        return tag[:2] in ("B-", "I-")
+
+    def continues(tag: str) -> bool:  # the tag needs an open entity before it
+        return tag[:2] in ("I-", "E-")
+
+    allowed = np.array([[continues(b) and a[2:] == b[2:] if inside(a) else not continues(b) for b in labels]
+                        for a in labels])
+    start = np.array([not continues(tag) for tag in labels])
+    end = np.array([not inside(tag) for tag in labels])
+    return allowed, start, end
