@@ -6,6 +6,8 @@ import json
 import numpy as np
 import pytest
 
+from conftest import SAMPLE
+
 from ner_lstm.data.corpus import read_conll
 from ner_lstm.errors import UsageError
 from ner_lstm.model.network import ModelConfig
@@ -100,3 +102,31 @@ def test_refuses_to_overwrite_without_flag(tmp_path):
     with pytest.raises(UsageError, match="already exists; pass --overwrite"):
         check_target(tmp_path / "m", resume=False, overwrite=False)
     check_target(tmp_path / "m", resume=False, overwrite=True)
+
+
+def test_seeds_report_the_spread_and_keep_the_best_on_dev(tmp_path):
+    from typer.testing import CliRunner
+
+    from ner_lstm.cli import app
+
+    model = tmp_path / "m"
+    result = CliRunner().invoke(app, [
+        "train", "--train", str(SAMPLE / "train.txt"), "--dev", str(SAMPLE / "dev.txt"), "--test", str(SAMPLE / "test.txt"),
+        "--model", str(model), "--embeddings", "none", "--epochs", "2", "--seeds", "3", "4"])
+    assert result.exit_code == 0, result.output
+    assert [line.split(":")[0] for line in result.stdout.splitlines() if line.startswith("seed ")] == ["seed 3", "seed 4"]
+    assert "dev F1 over 2 seeds:" in result.stdout and "test F1 over 2 seeds:" in result.stdout
+    metrics = json.loads((model / "metrics.json").read_text())
+    runs = metrics["seeds"]["runs"]
+    assert [r["seed"] for r in runs] == [3, 4]
+    best = max(runs, key=lambda r: r["dev_f1"])
+    assert metrics["seeds"]["selected_seed"] == best["seed"] and metrics["dev"]["f1"] == best["dev_f1"]
+    assert json.loads((model / "config.json").read_text())["training"]["seed"] == best["seed"]
+    mean = sum(100 * r["test_f1"] for r in runs) / 2
+    assert metrics["seeds"]["test_f1"]["mean"] == round(mean, 2)
+    assert not list(tmp_path.glob(".m.*")), "no per-seed directories or checkpoints left behind"
+    for bad, message in ((["--seeds", "1", "2", "--resume"], "cannot be combined with --seeds"),
+                         (["--seeds", "1", "x"], "unexpected arguments: x")):
+        refused = CliRunner().invoke(app, ["train", "--train", str(SAMPLE / "train.txt"), "--model", str(tmp_path / "n"),
+                                           "--embeddings", "none", *bad])
+        assert refused.exit_code == 2 and message in refused.stderr, refused.output

@@ -16,9 +16,10 @@ class Embeddings(str, Enum):
     none = "none"
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True})
 @handle_errors
 def train(
+    ctx: typer.Context,
     train_file: Annotated[Optional[Path], typer.Option("--train", help="Training corpus (CoNLL columns).")] = None,
     dev: Annotated[Optional[Path], typer.Option(help="Development corpus for early stopping; default: 10% of --train.")] = None,
     test: Annotated[Optional[Path], typer.Option(help="Test corpus, scored once with the selected model.")] = None,
@@ -30,6 +31,7 @@ def train(
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 32,
     learning_rate: Annotated[float, typer.Option(min=0.0, help="Adam learning rate.")] = 0.002,
     seed: Annotated[int, typer.Option(help="Random seed, for reproducible runs.")] = 42,
+    seeds: Annotated[Optional[list[int]], typer.Option(help="Train once per seed (--seeds 1 2 3), print dev/test F1 per seed and mean ± std, keep the best-on-dev model.")] = None,
     embeddings: Annotated[Embeddings, typer.Option(help="Pretrained word vectors: GloVe 6B 50d, or none.")] = Embeddings.glove,
     max_minutes: Annotated[Optional[float], typer.Option(min=0.0, help="Stop training after this many minutes (the partial epoch is scored with averaged weights).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its last checkpoint (same data and options).")] = False,
@@ -38,6 +40,7 @@ def train(
     encoding: Encoding = "utf-8",
 ) -> None:
     """Train a model and save the best epoch (by dev entity F1) as a model directory."""
+    seeds = _seeds(seeds, ctx.args)
     from ..extras import require
     from ..inference.runtime import import_tensorflow_quietly
 
@@ -55,7 +58,35 @@ def train(
     if corpora.held_out:
         typer.echo(f"no --dev given: holding out {len(corpora.dev)} of the training sentences for model selection",
                    err=True)
+    if seeds:
+        _train_seeds(corpora, model, options, seeds)
+        return
     summary = train_model(corpora, model, options)
     typer.echo(f"best epoch {summary['best_epoch']}: dev F1 {100 * summary['best_dev_f1']:.2f}; model saved in {model}")
     if "test" in summary:
         typer.echo(f"test F1 {100 * summary['test']['f1']:.2f} (conlleval-compatible)")
+
+
+def _seeds(given: list[int] | None, extra: list[str]) -> list[int]:
+    """`--seeds 1 2 3` as the issue writes it: Typer takes one value per flag, the rest arrive as extra args."""
+    from ..errors import UsageError
+
+    if extra and (not given or not all(arg.isdigit() for arg in extra)):
+        raise UsageError(f"unexpected arguments: {' '.join(extra)}")
+    return [*(given or []), *map(int, extra)]
+
+
+def _train_seeds(corpora, model, options, seeds: list[int]) -> None:
+    from ..training.seeds import train_seeds
+
+    def report(run: dict) -> None:
+        test = f", test F1 {100 * run['test_f1']:.2f}" if "test_f1" in run else ""
+        typer.echo(f"seed {run['seed']}: dev F1 {100 * run['dev_f1']:.2f}{test} (epoch {run['epoch']} of {run['epochs']})")
+
+    figures = train_seeds(corpora, model, options, seeds, report)
+    for split in ("dev_f1", "test_f1"):
+        if split in figures:
+            s = figures[split]
+            typer.echo(f"{split.split('_')[0]} F1 over {len(seeds)} seeds: {s['mean']:.2f} ± {s['std']:.2f} "
+                       f"(min {s['min']:.2f}, max {s['max']:.2f})")
+    typer.echo(f"kept seed {figures['selected_seed']} (best dev F1) in {model}; every seed's figures are in its metrics.json")

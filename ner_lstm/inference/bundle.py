@@ -54,15 +54,16 @@ def save_bundle(
     write_dir_atomic(target, fill)
 
 
-def update_bundle(target: Path, change: Callable[[Path], None]) -> None:
-    """Apply `change` to a copy of a model directory and swap the copy in, manifest renewed.
+def update_bundle(target: Path, change: Callable[[Path], None], source: Path | None = None) -> None:
+    """Apply `change` to a copy of a model directory (`source`, by default `target` itself) and swap the
+    copy in as `target`, manifest renewed.
 
     Unchanged files are hard links (no copy of large files); `change` must replace
     files (write_json, write_file_atomic), never edit them in place.
     """
 
     def fill(tmp: Path) -> None:
-        for item in target.iterdir():
+        for item in (source or target).iterdir():
             if item.is_file() and item.name != MANIFEST_FILE:
                 try:
                     os.link(item, tmp / item.name)
