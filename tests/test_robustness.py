@@ -310,13 +310,43 @@ def test_ctrl_c_during_tag_prints_no_worker_tracebacks(trained_model, tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "ner_lstm", "tag", "--model", str(trained_model), str(source),
                                 "-o", str(out), "--workers", "2"], stderr=subprocess.PIPE, text=True,
                                start_new_session=True, preexec_fn=default_sigint)
-    time.sleep(6)  # the workers are started and tagging
-    assert process.poll() is None, "still tagging when interrupted"
+    progress = tmp_path / ".out.jsonl.progress.json"
+    deadline = time.monotonic() + 120
+    while not progress.exists():  # the workers are started and have finished a window
+        assert time.monotonic() < deadline and process.poll() is None, "still tagging when interrupted"
+        time.sleep(0.05)
     os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole process group
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    assert stderr.strip().splitlines() == [f"ner-lstm: {source}: reading as jsonl", "ner-lstm: error: interrupted"]
-    assert not out.exists() and not list(tmp_path.glob(".out.jsonl.*")), "no half-written output left"
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0] == f"ner-lstm: {source}: reading as jsonl", stderr
+    assert lines[1].startswith("ner-lstm: error: interrupted: ") and "--resume" in lines[1], "no worker tracebacks"
+    assert not out.exists(), "no half-written output under the output's name"
+    assert (tmp_path / ".out.jsonl.partial").is_file(), "the complete windows are kept for --resume"
+
+
+def test_sigkill_mid_file_then_resume_gives_the_uninterrupted_output(trained_model, tmp_path, sample):
+    sentences = [s.tokens for s in read_conll(sample / "test.txt")]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"tokens": sentences[i % len(sentences)], "n": i}) + "\n"
+                              for i in range(40_000)))
+    command = [sys.executable, "-m", "ner_lstm", "tag", "--model", str(trained_model), str(source), "-o"]
+    subprocess.run(command + [str(tmp_path / "whole.jsonl")], check=True, capture_output=True)
+    out, progress = tmp_path / "out.jsonl", tmp_path / ".out.jsonl.progress.json"
+    process = subprocess.Popen(command + [str(out)], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not progress.exists() or json.loads(progress.read_text())["records"] == 0:
+        assert time.monotonic() < deadline and process.poll() is None, "no window was completed"
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    done = json.loads(progress.read_text())["records"]
+    assert 0 < done < 40_000 and not out.exists()
+    resumed = subprocess.run(command + [str(out), "--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed after {done} records" in resumed.stderr
+    assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+    assert not progress.exists() and not (tmp_path / ".out.jsonl.partial").exists()
 
 
 # --- invisible characters ---------------------------------------------------------------------------

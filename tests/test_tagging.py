@@ -194,3 +194,26 @@ def test_worker_processes_give_the_same_output_in_the_same_order(trained_model, 
     assert outputs[1] == outputs[2]
     assert [json.loads(line)["id"] for line in outputs[2].splitlines()] == sorted(
         json.loads(line)["id"] for line in outputs[2].splitlines())
+
+
+def test_resumable_output_continues_only_the_same_input_and_options(tmp_path):
+    from ner_lstm.engines.outputs import ResumableOutput
+
+    dest = tmp_path / "out.jsonl"
+    first = ResumableOutput(dest, {"input": "a", "size": 1}, resume=False)
+    first.write("one\n", 1)
+    first.write("two\n", 1)
+    first.handle.write(b"half a wind")  # killed in the middle of a window, after its last progress record
+    first.close()
+    again = ResumableOutput(dest, {"input": "a", "size": 1}, resume=True)
+    assert (again.records, again.size, again.resumed) == (2, 8, 2)
+    again.write("three\n", 1)
+    again.finish()
+    assert dest.read_text() == "one\ntwo\nthree\n" and not list(tmp_path.glob(".out.jsonl.*"))
+    stale = ResumableOutput(tmp_path / "b.jsonl", {"input": "a", "size": 1}, resume=False)
+    stale.write("old\n", 1)
+    stale.close()
+    for identity, resume in (({"input": "a", "size": 2}, True), ({"input": "a", "size": 1}, False)):
+        fresh = ResumableOutput(tmp_path / "b.jsonl", identity, resume)
+        assert fresh.records == 0 and fresh.partial.stat().st_size == 0, "another input or no --resume starts afresh"
+        fresh.close()

@@ -36,7 +36,7 @@ def tag(
     dataset: Annotated[Optional[str], typer.Option(help="Tag a Hugging Face dataset (id or local folder) instead of files.")] = None,
     split: Annotated[str, typer.Option(help="Split of --dataset to tag.")] = "test",
     batch_size: Annotated[int, typer.Option(min=1, help="Most sentences per inference batch (results do not depend on it).")] = 128,
-    resume: Annotated[bool, typer.Option(help="Skip inputs whose output file is already complete.")] = False,
+    resume: Annotated[bool, typer.Option(help="Skip inputs whose output file is complete, and continue a killed or interrupted one after its last complete window.")] = False,
     backend: BackendOption = Backend.auto,
     workers: Annotated[int, typer.Option(min=1, help="Processes tagging in parallel. One (the default) runs the network on every CPU this process may use and holds the least memory; more also split raw-text tokenisation between them, at about 200 MB each.")] = 1,
     encoding: Encoding = "utf-8",
@@ -61,5 +61,7 @@ def tag(
         return
     summary = tag_files(tagger, inputs, output, input_format.value, output_format.value, resume, encoding, workers,
                         field_prefix)
+    if summary["resumed_records"]:
+        typer.echo(f"ner-lstm: resumed after {summary['resumed_records']} records already tagged (--resume)", err=True)
     if summary["skipped"]:
         typer.echo(f"ner-lstm: skipped {summary['skipped']} input(s) whose output was complete (--resume)", err=True)

@@ -19,14 +19,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ..cpus import available_cpus
 from ..data.sources import Record, dataset_records, expand_inputs, read_records
 from ..data.writers import html_head, writer_for
-from ..errors import NerError
+from ..errors import Interrupted, NerError
 from ..inference.tagger import BATCH_SIZE, Tagger
-from .outputs import Progress, plan_outputs, write_output
+from .outputs import Progress, ResumableOutput, input_identity, plan_outputs, write_output
 
 WINDOW_TOKENS = 50_000
 Writer = Callable[[Record, list], str]
@@ -69,12 +69,13 @@ def windows(records: Iterable[Record], window_tokens: int | None = None) -> Iter
         yield window
 
 
-def render_window(tagger: Tagger, window: list[Record], write: Writer) -> tuple[str, int, int]:
-    """Tag one window (length-sorted inside) and render its records in input order."""
+def render_window(tagger: Tagger, window: list[Record], write: Writer) -> tuple[str, int, int, int]:
+    """Tag one window (length-sorted inside) and render its records in input order; also return
+    how many records, sentences and tokens it held."""
     sentences = [s for record in window for s in record.sentences]
     tagged = iter(tagger.tag(sentences))
     text = "".join(write(record, [next(tagged) for _ in record.sentences]) for record in window)
-    return text, len(sentences), sum(len(s) for s in sentences)
+    return text, len(window), len(sentences), sum(len(s) for s in sentences)
 
 
 def _start_worker(model: str, backend: str, threads: int, batch_size: int) -> None:
@@ -89,7 +90,7 @@ def _start_worker(model: str, backend: str, threads: int, batch_size: int) -> No
         _WORKER["error"] = err
 
 
-def _render_in_worker(window: list[Record], write: Writer) -> tuple[str, int, int]:
+def _render_in_worker(window: list[Record], write: Writer) -> tuple[str, int, int, int]:
     if "error" in _WORKER:
         raise _WORKER["error"]
     return render_window(_WORKER["tagger"], window, write)
@@ -119,7 +120,7 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 
 
 def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Writer,
-                     workers: int = 1) -> Iterator[tuple[str, int, int]]:
+                     workers: int = 1) -> Iterator[tuple[str, int, int, int]]:
     """Rendered windows in input order, tagged here or, with several workers, in worker processes.
 
     At most two windows per worker are in flight, so memory stays bounded. Input of
@@ -155,25 +156,32 @@ def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], writ
     pool.shutdown()
 
 
-def tag_stream(tagger: Tagger | ModelSpec, records: Iterable[Record], out: IO[str], output_format: str, title: str,
-               progress: Progress, workers: int = 1, field_prefix: str = "") -> None:
-    """Tag `records` and write them to `out` in input order."""
-    if output_format == "html":
-        out.write(html_head(title))
-    for text, sentences, tokens in rendered_windows(tagger, records, writer_for(output_format, field_prefix), workers):
-        out.write(text)
+def tag_stream(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Callable[[str, int], None],
+               output_format: str, title: str, progress: Progress, workers: int = 1, field_prefix: str = "",
+               started: bool = False) -> None:
+    """Tag `records` and pass each window's output, with its record count, to `write`, in input order.
+    `started`: the output already holds the beginning (a resumed run), so no HTML head again."""
+    if output_format == "html" and not started:
+        write(html_head(title), 0)
+    for text, records_done, sentences, tokens in rendered_windows(tagger, records,
+                                                                  writer_for(output_format, field_prefix), workers):
+        write(text, records_done)
         progress.update(sentences, tokens)
     if output_format == "html":
-        out.write("</body></html>\n")
+        write("</body></html>\n", 0)
 
 
 def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None, input_format: str = "auto",
               output_format: str = "jsonl", resume: bool = False, encoding: str = "utf-8",
               workers: int = 1, field_prefix: str = "") -> dict:
-    """Tag every input into its output; outputs appear complete (renamed into place) or not at all."""
+    """Tag every input into its output; outputs appear complete (renamed into place) or not at all.
+
+    With `resume`, complete outputs are skipped and a partial one continues after its last
+    complete window (`ResumableOutput`).
+    """
     names = expand_inputs(inputs)
     destinations = plan_outputs(names, output, output_format)
-    skipped = 0
+    skipped = resumed = 0
     progress = Progress()
     try:
         for name, dest in zip(names, destinations):
@@ -181,12 +189,28 @@ def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None
                 skipped += 1
                 continue
             records = read_records(name, input_format, encoding)
-            write_output(dest, lambda out, records=records, name=name:
-                         tag_stream(tagger, records, out, output_format, name, progress, workers, field_prefix))
+            if dest is None:
+                write_output(None, lambda out, records=records, name=name: tag_stream(
+                    tagger, records, lambda text, _: out.write(text), output_format, name, progress, workers,
+                    field_prefix))
+                continue
+            identity = input_identity(name, input_format=input_format, output_format=output_format,
+                                      encoding=encoding, field_prefix=field_prefix, model=(tagger.source or ("",))[0])
+            target = ResumableOutput(dest, identity, resume)
+            resumed += target.resumed
+            try:
+                tag_stream(tagger, itertools.islice(records, target.records, None), target.write, output_format, name,
+                           progress, workers, field_prefix, started=target.records > 0)
+            except KeyboardInterrupt:
+                raise Interrupted(f"interrupted: {target.records} records of {name} are done; "
+                                  "run the same command with --resume to continue from there") from None
+            finally:
+                target.close()
+            target.finish()
     finally:
         progress.close()
-    return {"inputs": len(names) - skipped, "skipped": skipped, "sentences": progress.sentences,
-            "tokens": progress.tokens}
+    return {"inputs": len(names) - skipped, "skipped": skipped, "resumed_records": resumed,
+            "sentences": progress.sentences, "tokens": progress.tokens}
 
 
 def tag_dataset_split(tagger: Tagger | ModelSpec, split: Any, name: str, output: Path | None, output_format: str,
@@ -194,7 +218,7 @@ def tag_dataset_split(tagger: Tagger | ModelSpec, split: Any, name: str, output:
     """Tag one `datasets` split into a file (atomically) or stdout."""
     progress = Progress()
     try:
-        write_output(output, lambda out: tag_stream(tagger, dataset_records(split, name), out, output_format,
-                                                    name, progress, workers, field_prefix))
+        write_output(output, lambda out: tag_stream(tagger, dataset_records(split, name), lambda text, _: out.write(text),
+                                                    output_format, name, progress, workers, field_prefix))
     finally:
         progress.close()

@@ -1,6 +1,8 @@
 """Where tagged output goes: one file per input (or stdout), written atomically, with a progress bar."""
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -8,7 +10,7 @@ from typing import IO
 
 from ..data.sources import STDIN
 from ..errors import UsageError
-from ..files import write_file_atomic
+from ..files import write_file_atomic, write_json
 
 OUTPUT_EXTENSIONS = {"jsonl": ".jsonl", "conll": ".conll", "inline": ".txt", "html": ".html"}
 
@@ -72,3 +74,66 @@ class Progress:
 
     def close(self) -> None:
         self.bar.close()
+
+
+class ResumableOutput:
+    """An output file written window by window, resumable after a kill.
+
+    Windows are appended to `.NAME.partial`, each flushed to disk before `.NAME.progress.json`
+    records how many input records and output bytes are complete; the finished file is renamed
+    to NAME. `--resume` truncates the partial file to its last recorded size and skips that many
+    records, so a run killed at 90% of a large file does the last 10% again, not all of it. The
+    progress names the input (path, size, modification time) and the options, so a changed input
+    or other options start afresh.
+    """
+
+    def __init__(self, dest: Path, identity: dict, resume: bool) -> None:
+        self.dest = dest
+        self.partial = dest.parent / f".{dest.name}.partial"
+        self.progress = dest.parent / f".{dest.name}.progress.json"
+        self.identity = identity
+        self.records = self.size = 0
+        if resume and self.partial.is_file() and self.progress.is_file():
+            saved = _read_progress(self.progress)
+            if saved.get("identity") == identity and self.partial.stat().st_size >= saved.get("bytes", -1) >= 0:
+                self.records, self.size = saved["records"], saved["bytes"]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = self.partial.open("r+b" if self.records else "wb")
+        self.handle.truncate(self.size)
+        self.handle.seek(self.size)
+        self.resumed = self.records
+
+    def write(self, text: str, records: int) -> None:
+        """Append one window's output for `records` input records, durably, then record the progress."""
+        data = text.encode("utf-8")
+        self.handle.write(data)
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.records += records
+        self.size += len(data)
+        write_json(self.progress, {"identity": self.identity, "records": self.records, "bytes": self.size})
+
+    def finish(self) -> None:
+        self.handle.close()
+        os.replace(self.partial, self.dest)
+        self.progress.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Stop without finishing: the partial file and its progress stay for --resume."""
+        self.handle.close()
+
+
+def _read_progress(path: Path) -> dict:
+    try:
+        saved = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return saved if isinstance(saved, dict) else {}
+
+
+def input_identity(name: str, **options: object) -> dict:
+    """What a partial output was written from: the input file as it was, and the options that shape the output."""
+    if name == STDIN:
+        return {"input": STDIN, **options}
+    stat = Path(name).stat()
+    return {"input": str(Path(name).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **options}
