@@ -217,3 +217,36 @@ def test_resumable_output_continues_only_the_same_input_and_options(tmp_path):
         fresh = ResumableOutput(tmp_path / "b.jsonl", identity, resume)
         assert fresh.records == 0 and fresh.partial.stat().st_size == 0, "another input or no --resume starts afresh"
         fresh.close()
+
+
+def test_parquet_in_and_out_match_jsonl(trained_model, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [{"body": "Major Tom flew to Paris.", "words": None, "doc": 7, "meta": "a"},
+            {"body": None, "words": ["Ground", "Control", "called", "Tom", "."], "doc": 8, "meta": "b"},
+            {"body": "Nothing here.", "words": None, "doc": 9, "meta": None}]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "in.parquet", row_group_size=2)
+    write(tmp_path / "in.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
+    fields = ["--text-field", "body", "--tokens-field", "words"]
+    tag(trained_model, str(tmp_path / "in.parquet"), "-o", str(tmp_path / "out.parquet"), "--output-format", "parquet",
+        *fields)
+    tag(trained_model, str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"), *fields)
+    from_parquet = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    from_jsonl = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["doc"] for r in from_parquet] == [7, 8, 9]
+    for got, expected in zip(from_parquet, from_jsonl):
+        for key in ("tokens", "tags", "entities", "meta", "doc"):
+            assert got.get(key) == expected.get(key), key
+    assert from_parquet[0]["body"] == rows[0]["body"] and from_parquet[1]["words"] == rows[1]["words"]
+    assert [r["id"] for r in from_parquet] == [1, 2, 3], "rows are numbered from 1"
+    assert not list(tmp_path.glob(".out.parquet*"))
+
+
+def test_parquet_output_needs_a_file(trained_model, tmp_path):
+    write(tmp_path / "in.txt", "Major Tom\n")
+    result = run("tag", "--model", str(trained_model), str(tmp_path / "in.txt"), "--output-format", "parquet")
+    assert result.exit_code == 2 and "Parquet output goes to a file" in result.stderr
+    bad = write(tmp_path / "bad.parquet", "not parquet")
+    result = run("tag", "--model", str(trained_model), str(bad), "-o", str(tmp_path / "o.jsonl"))
+    assert result.exit_code == 2 and "bad.parquet: not a readable Parquet file" in result.stderr

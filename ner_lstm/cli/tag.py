@@ -15,6 +15,7 @@ class InputFormat(str, Enum):
     text = "text"
     conll = "conll"
     jsonl = "jsonl"
+    parquet = "parquet"
 
 
 class OutputFormat(str, Enum):
@@ -22,6 +23,7 @@ class OutputFormat(str, Enum):
     conll = "conll"
     inline = "inline"
     html = "html"
+    parquet = "parquet"
 
 
 @app.command()
@@ -31,7 +33,9 @@ def tag(
     model: ModelOption = DEFAULT_MODEL,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file, or directory for several inputs (default: stdout).")] = None,
     input_format: Annotated[InputFormat, typer.Option(help="auto picks by extension and content, and says what it picked.")] = InputFormat.auto,
-    output_format: Annotated[OutputFormat, typer.Option(help="jsonl, conll, inline or html.")] = OutputFormat.jsonl,
+    output_format: Annotated[OutputFormat, typer.Option(help="jsonl, conll, inline, html or parquet (needs ner-lstm[parquet]).")] = OutputFormat.jsonl,
+    text_field: Annotated[str, typer.Option(help="JSONL field or Parquet column holding raw text.")] = "text",
+    tokens_field: Annotated[str, typer.Option(help="JSONL field or Parquet column holding a list of tokens (used when present).")] = "tokens",
     field_prefix: Annotated[str, typer.Option(help="Prefix for the fields JSONL output adds (source, id, tokens, tags, offsets, gold, entities), so they never collide with an input record's own fields.")] = "",
     dataset: Annotated[Optional[str], typer.Option(help="Tag a Hugging Face dataset (id or local folder) instead of files.")] = None,
     split: Annotated[str, typer.Option(help="Split of --dataset to tag.")] = "test",
@@ -45,6 +49,7 @@ def tag(
 
     Outputs are written under a temporary name and renamed when complete; inputs are never overwritten.
     """
+    from ..data.sources import Fields
     from ..engines.local import ModelSpec, tag_dataset_split, tag_files
     from ..errors import UsageError
     from ..inference.bundle import check_dir
@@ -60,7 +65,7 @@ def tag(
         tag_dataset_split(tagger, chosen, f"{dataset}[{split}]", output, output_format.value, workers, field_prefix)
         return
     summary = tag_files(tagger, inputs, output, input_format.value, output_format.value, resume, encoding, workers,
-                        field_prefix)
+                        field_prefix, Fields(tokens=tokens_field, text=text_field))
     if summary["resumed_records"]:
         typer.echo(f"ner-lstm: resumed after {summary['resumed_records']} records already tagged (--resume)", err=True)
     if summary["skipped"]:

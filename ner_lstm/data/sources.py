@@ -94,8 +94,33 @@ def read_conll_records(lines: Lines, name: str) -> Iterator[Record]:
         yield Record(name, sentence.line, [sentence])
 
 
-def read_jsonl(lines: Lines, name: str) -> Iterator[Record]:
-    """Objects with `tokens` (kept one to one) or `text` (tokenised here); other fields pass through."""
+@dataclass(frozen=True)
+class Fields:
+    """The fields of a JSONL object or Parquet row that hold the input: pre-tokenised, or raw text."""
+
+    tokens: str = "tokens"
+    text: str = "text"
+
+
+def object_record(obj: Any, name: str, number: int, fields: Fields = Fields()) -> Record:
+    """A JSONL object or Parquet row as a record: its tokens kept one to one, or its text tokenised here;
+    every other field passes through."""
+    if not isinstance(obj, dict):
+        raise InputError(f"expected an object with a {fields.text!r} or {fields.tokens!r} field", name, number)
+    tokens, text = obj.get(fields.tokens), obj.get(fields.text)
+    if isinstance(tokens, list) and all(isinstance(t, str) for t in tokens):
+        rest = {k: v for k, v in obj.items() if k != fields.tokens}
+        return Record(name, number, [Sentence(tokens, source=name, line=number)], fields=rest,
+                      input_field=fields.tokens)
+    if isinstance(text, str):
+        rest = {k: v for k, v in obj.items() if k != fields.text}
+        return Record(name, number, split_text(text, source=name, line=number), text=text, fields=rest,
+                      input_field=fields.text)
+    raise InputError(f"expected a {fields.text!r} string or a {fields.tokens!r} list of strings", name, number)
+
+
+def read_jsonl(lines: Lines, name: str, fields: Fields = Fields()) -> Iterator[Record]:
+    """One record per JSON object (`object_record`)."""
     for number, line in lines:
         if not line.strip():
             continue
@@ -103,25 +128,42 @@ def read_jsonl(lines: Lines, name: str) -> Iterator[Record]:
             obj = json.loads(line)
         except json.JSONDecodeError as err:
             raise InputError(f"not valid JSON ({err.msg} at column {err.colno})", name, number) from None
-        if not isinstance(obj, dict):
-            raise InputError("expected a JSON object with a 'text' or 'tokens' field", name, number)
-        if isinstance(obj.get("tokens"), list) and all(isinstance(t, str) for t in obj["tokens"]):
-            fields = {k: v for k, v in obj.items() if k != "tokens"}
-            yield Record(name, number, [Sentence(obj["tokens"], source=name, line=number)], fields=fields,
-                         input_field="tokens")
-        elif isinstance(obj.get("text"), str):
-            fields = {k: v for k, v in obj.items() if k != "text"}
-            yield Record(name, number, split_text(obj["text"], source=name, line=number), text=obj["text"],
-                         fields=fields, input_field="text")
-        else:
-            raise InputError("expected a 'text' string or a 'tokens' list of strings", name, number)
+        yield object_record(obj, name, number, fields)
+
+
+def read_parquet(name: str, fields: Fields = Fields()) -> Iterator[Record]:
+    """One record per row (`object_record`), read a batch of rows at a time; rows are numbered from 1."""
+    from ..extras import require
+
+    require("parquet", "reading Parquet")
+    import pyarrow.parquet as pq
+
+    if name == STDIN:
+        raise UsageError("Parquet cannot be read from stdin; give the file's path")
+    if not Path(name).is_file():
+        raise InputError("no such file", name)
+    try:
+        table = pq.ParquetFile(name)
+    except Exception as err:  # pyarrow raises its own types for files that are not Parquet
+        raise InputError(f"not a readable Parquet file ({str(err).splitlines()[0][:200]})", name) from None
+    number = 0
+    for batch in table.iter_batches(batch_size=4096):
+        for row in batch.to_pylist():
+            number += 1
+            yield object_record(row, name, number, fields)
 
 
 READERS = {"text": read_text, "conll": read_conll_records, "jsonl": read_jsonl}
 
 
-def read_records(name: str, input_format: str, encoding: str = "utf-8", announce: bool = True) -> Iterator[Record]:
+def read_records(name: str, input_format: str, encoding: str = "utf-8", announce: bool = True,
+                 fields: Fields = Fields()) -> Iterator[Record]:
     """Stream the records of one input ('-' is stdin), choosing the reader for `auto`."""
+    if input_format == "parquet" or (input_format == "auto" and Path(name).suffix.lower() == ".parquet"):
+        if announce and input_format == "auto":
+            print(f"ner-lstm: {name}: reading as parquet", file=sys.stderr)
+        yield from read_parquet(name, fields)
+        return
     handle = sys.stdin.buffer if name == STDIN else check_file(Path(name)).open("rb")
     try:
         lines: Iterator[tuple[int, str]] = decoded_lines(handle, name, encoding)
@@ -132,7 +174,7 @@ def read_records(name: str, input_format: str, encoding: str = "utf-8", announce
             if announce:
                 print(f"ner-lstm: {name}: reading as {chosen}", file=sys.stderr)
             lines = itertools.chain(head, lines)
-        yield from READERS[chosen](lines, name)
+        yield from (read_jsonl(lines, name, fields) if chosen == "jsonl" else READERS[chosen](lines, name))
     finally:
         if handle is not sys.stdin.buffer:
             handle.close()

@@ -38,7 +38,13 @@ def _record_entities(record, tagged: Sequence[Tagged]) -> list:
 
 
 def record_jsonl(record, tagged: Sequence[Tagged], field_prefix: str = "") -> str:
-    """One JSON object: the user's fields untouched, then source, id, text, tokens, tags, offsets, gold, entities.
+    """One JSON line: `record_fields`."""
+    return json.dumps(record_fields(record, tagged, field_prefix), ensure_ascii=False) + "\n"
+
+
+def record_fields(record, tagged: Sequence[Tagged], field_prefix: str = "") -> dict:
+    """One output record (a JSONL line, a Parquet row): the user's fields untouched, then source, id,
+    text, tokens, tags, offsets, gold, entities.
 
     A user's field is never overwritten: one that shares a name with an output field
     (after `field_prefix`) is an error naming the record. The field the record was
@@ -57,7 +63,8 @@ def record_jsonl(record, tagged: Sequence[Tagged], field_prefix: str = "") -> st
     ours["entities"] = [e.to_json() for e in _record_entities(record, tagged)]
     out = dict(record.fields)
     if record.input_field is not None:
-        out[record.input_field] = ours.pop(record.input_field)  # the input itself, as given
+        # The input itself, as given, under the user's field name (--text-field, --tokens-field).
+        out[record.input_field] = ours.pop("text" if record.text is not None else "tokens")
     for key, value in ours.items():
         name = field_prefix + key
         if name in out:
@@ -65,7 +72,7 @@ def record_jsonl(record, tagged: Sequence[Tagged], field_prefix: str = "") -> st
                              f"pass --field-prefix (for example ner_) to write {field_prefix or 'ner_'}{key} "
                              "and the other output fields under new names", record.source, record.id)
         out[name] = value
-    return json.dumps(out, ensure_ascii=False) + "\n"
+    return out
 
 
 def record_conll(record, tagged: Sequence[Tagged]) -> str:
@@ -122,11 +129,13 @@ def html_head(title: str) -> str:
     return HTML_HEAD.format(title=html.escape(title), css=ENTITY_CSS)
 
 
-RECORD_WRITERS = {"jsonl": record_jsonl, "conll": record_conll, "inline": record_inline, "html": record_html}
+RECORD_WRITERS = {"jsonl": record_jsonl, "conll": record_conll, "inline": record_inline, "html": record_html,
+                  "parquet": record_fields}
+ROW_FORMATS = {"parquet"}  # their writers give a dict per record, written as table rows
 
 
 def writer_for(output_format: str, field_prefix: str = "") -> Callable:
-    """The record writer for a format; JSONL names its output fields with `field_prefix`."""
-    if output_format == "jsonl":
-        return functools.partial(record_jsonl, field_prefix=field_prefix)
+    """The record writer for a format; JSONL and Parquet name their output fields with `field_prefix`."""
+    if output_format in ("jsonl", "parquet"):
+        return functools.partial(RECORD_WRITERS[output_format], field_prefix=field_prefix)
     return RECORD_WRITERS[output_format]

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from ..cpus import available_cpus
-from ..data.sources import Record, dataset_records, expand_inputs, read_records
+from ..data.sources import Fields, Record, dataset_records, expand_inputs, read_records
 from ..data.writers import html_head, writer_for
-from ..errors import Interrupted, NerError
+from ..errors import Interrupted, NerError, UsageError
 from ..inference.tagger import BATCH_SIZE, Tagger
-from .outputs import Progress, ResumableOutput, input_identity, plan_outputs, write_output
+from .outputs import ParquetOutput, Progress, ResumableOutput, input_identity, plan_outputs, write_output
 
 WINDOW_TOKENS = 50_000
 Writer = Callable[[Record, list], str]
@@ -74,8 +74,9 @@ def render_window(tagger: Tagger, window: list[Record], write: Writer) -> tuple[
     how many records, sentences and tokens it held."""
     sentences = [s for record in window for s in record.sentences]
     tagged = iter(tagger.tag(sentences))
-    text = "".join(write(record, [next(tagged) for _ in record.sentences]) for record in window)
-    return text, len(window), len(sentences), sum(len(s) for s in sentences)
+    parts = [write(record, [next(tagged) for _ in record.sentences]) for record in window]
+    rendered = "".join(parts) if not parts or isinstance(parts[0], str) else parts  # rows for Parquet
+    return rendered, len(window), len(sentences), sum(len(s) for s in sentences)
 
 
 def _start_worker(model: str, backend: str, threads: int, batch_size: int) -> None:
@@ -173,7 +174,7 @@ def tag_stream(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Cal
 
 def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None, input_format: str = "auto",
               output_format: str = "jsonl", resume: bool = False, encoding: str = "utf-8",
-              workers: int = 1, field_prefix: str = "") -> dict:
+              workers: int = 1, field_prefix: str = "", fields: Fields = Fields()) -> dict:
     """Tag every input into its output; outputs appear complete (renamed into place) or not at all.
 
     With `resume`, complete outputs are skipped and a partial one continues after its last
@@ -188,15 +189,18 @@ def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None
             if dest is not None and resume and dest.exists():
                 skipped += 1
                 continue
-            records = read_records(name, input_format, encoding)
+            records = read_records(name, input_format, encoding, fields=fields)
+            if dest is None and output_format == "parquet":
+                raise UsageError("Parquet output goes to a file: give -o FILE (or -o DIR for several inputs)")
             if dest is None:
                 write_output(None, lambda out, records=records, name=name: tag_stream(
                     tagger, records, lambda text, _: out.write(text), output_format, name, progress, workers,
                     field_prefix))
                 continue
             identity = input_identity(name, input_format=input_format, output_format=output_format,
-                                      encoding=encoding, field_prefix=field_prefix, model=(tagger.source or ("",))[0])
-            target = ResumableOutput(dest, identity, resume)
+                                      encoding=encoding, field_prefix=field_prefix, model=(tagger.source or ("",))[0],
+                                      fields=[fields.text, fields.tokens])
+            target = ParquetOutput(dest) if output_format == "parquet" else ResumableOutput(dest, identity, resume)
             resumed += target.resumed
             try:
                 tag_stream(tagger, itertools.islice(records, target.records, None), target.write, output_format, name,
@@ -216,6 +220,8 @@ def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None
 def tag_dataset_split(tagger: Tagger | ModelSpec, split: Any, name: str, output: Path | None, output_format: str,
                       workers: int = 1, field_prefix: str = "") -> None:
     """Tag one `datasets` split into a file (atomically) or stdout."""
+    if output_format == "parquet":
+        raise UsageError("--dataset writes jsonl, conll, inline or html; Parquet output is for input files")
     progress = Progress()
     try:
         write_output(output, lambda out: tag_stream(tagger, dataset_records(split, name), lambda text, _: out.write(text),

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import IO
 
 from ..data.sources import STDIN
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..files import write_file_atomic, write_json
 
-OUTPUT_EXTENSIONS = {"jsonl": ".jsonl", "conll": ".conll", "inline": ".txt", "html": ".html"}
+OUTPUT_EXTENSIONS = {"jsonl": ".jsonl", "conll": ".conll", "inline": ".txt", "html": ".html", "parquet": ".parquet"}
 
 
 def plan_outputs(names: list[str], output: Path | None, output_format: str) -> list[Path | None]:
@@ -137,3 +137,56 @@ def input_identity(name: str, **options: object) -> dict:
         return {"input": STDIN, **options}
     stat = Path(name).stat()
     return {"input": str(Path(name).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **options}
+
+
+class ParquetOutput:
+    """Rows written a window at a time as Parquet row groups, under `.NAME.partial`, renamed when complete.
+
+    A Parquet file's footer comes last, so a killed run's partial file cannot be continued:
+    `--resume` redoes it (complete outputs are still skipped).
+    """
+
+    def __init__(self, dest: Path) -> None:
+        from ..extras import require
+
+        require("parquet", "writing Parquet")
+        self.dest, self.partial = dest, dest.parent / f".{dest.name}.partial"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = None
+        self.records = self.resumed = 0
+
+    def write(self, rows: list[dict], records: int) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not rows:
+            return
+        try:
+            if self.writer is None:
+                table = pa.Table.from_pylist(rows)
+                self.writer = pq.ParquetWriter(self.partial, table.schema)
+            else:
+                extra = set().union(*rows) - set(self.writer.schema.names)
+                if extra:
+                    raise InputError(f"record {self.records + 1} and after have fields the first records lacked "
+                                     f"({', '.join(sorted(extra))}); Parquet needs one set of columns")
+                table = pa.Table.from_pylist(rows, schema=self.writer.schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+            raise InputError(f"records from {self.records + 1} on do not fit the columns of the first ones "
+                             f"({str(err).splitlines()[0][:200]})") from None
+        self.writer.write_table(table)
+        self.records += records
+
+    def finish(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            pq.write_table(pa.table({}), self.partial)  # no records: an empty table, still a Parquet file
+        else:
+            self.writer.close()
+        os.replace(self.partial, self.dest)
+
+    def close(self) -> None:
+        if self.writer is not None and self.writer.is_open:
+            self.writer.close()
