@@ -39,16 +39,20 @@ class _Graph:
             self.weights.append(self.numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 
-    def op(self, op_type: str, *inputs: str, outputs: int = 1, **attributes) -> str | list[str]:
+    def op(self, op_type: str, *inputs: str, **attributes) -> str:
+        """A node with one output; its name."""
         self.count += 1
-        names = [f"{op_type.lower()}_{self.count}_{i}" for i in range(outputs)]
-        self.nodes.append(self.helper.make_node(op_type, list(inputs), names, **attributes))
-        return names[0] if outputs == 1 else names
+        name = f"{op_type.lower()}_{self.count}"
+        self.nodes.append(self.helper.make_node(op_type, list(inputs), [name], **attributes))
+        return name
 
 
 def _lstm_weights(layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Keras LSTM weights (gates i, f, c, o; input-major) as ONNX W, R, B (gates i, o, f, c; gate-major)."""
-    kernel, recurrent, bias = (np.asarray(w, np.float32) for w in layer.cell.get_weights())
+    cell = layer.cell
+    if (cell.activation.__name__, cell.recurrent_activation.__name__, cell.use_bias) != ("tanh", "sigmoid", True):
+        raise ValueError("the ONNX LSTM here has Keras' default activations (tanh, sigmoid) and a bias")
+    kernel, recurrent, bias = (np.asarray(w, np.float32) for w in cell.get_weights())
 
     def reorder(matrix: np.ndarray) -> np.ndarray:
         i, f, c, o = np.split(matrix, 4, axis=-1)
