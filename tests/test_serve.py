@@ -133,3 +133,18 @@ def test_one_access_log_line_per_request_with_status_and_latency(client, caplog)
         client.post("/v1/entities", json={"texts": "not a list"})
     lines = [r.getMessage() for r in caplog.records if r.name == "ner_lstm.serve"]
     assert len(lines) == 1 and '"POST /v1/entities" 422' in lines[0] and lines[0].endswith(" ms")
+
+
+def test_serve_refuses_a_port_in_use_in_one_line(trained_model):
+    import socket
+
+    from typer.testing import CliRunner
+
+    from ner_lstm.cli import app
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["serve", "--model", str(trained_model), "--port", str(port)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"ner-lstm: error: cannot listen on 127.0.0.1:{port} (Address already in use); "
+                                     "choose another --port or --host")

@@ -14,6 +14,21 @@ def _drained(signum: int, frame: object) -> None:
     raises the signal again; by then the server has drained, so it ends the process normally (exit 0)."""
 
 
+def _check_address(host: str, port: int) -> None:
+    """A port in use (or a host not on this machine) is a one-line error before the model loads."""
+    import os
+    import socket
+
+    from ..errors import UsageError
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as err:
+        reason = os.strerror(err.errno) if (err.errno or 0) > 0 else (err.strerror or str(err))  # gaierror: < 0
+        raise UsageError(f"cannot listen on {host}:{port} ({reason}); choose another --port or --host") from None
+
+
 class LogLevel(str, Enum):
     debug = "debug"
     info = "info"
@@ -47,6 +62,7 @@ def serve(
     from ..serve.app import ServeOptions, create_app
 
     check_dir(model)  # a missing or damaged model is a one-line error before the server starts
+    _check_address(host, port)
     logging.basicConfig(level=log_level.value.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     options = ServeOptions(max_batch_size, max_wait_ms, max_text_chars, max_texts, tuple(cors_origin))
     for stop in (signal.SIGINT, signal.SIGTERM):
