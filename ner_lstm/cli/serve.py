@@ -25,7 +25,7 @@ def _check_address(host: str, port: int) -> None:
         with socket.create_server((host, port)):
             pass
     except OSError as err:
-        reason = os.strerror(err.errno) if (err.errno or 0) > 0 else (err.strerror or str(err))  # gaierror: < 0
+        reason = os.strerror(err.errno) if (err.errno or 0) > 0 else str(err.strerror or err).split(" (while")[0]
         raise UsageError(f"cannot listen on {host}:{port} ({reason}); choose another --port or --host") from None
 
 
