@@ -160,9 +160,11 @@ def report(result: dict) -> None:
         c = result["cold_start"]
         print(f"cold start: ner-lstm predict {c['ner_lstm_median_s']} s, spaCy load + tag {c['spacy_median_s']} s")
     for size, m in result.get("memory", {}).items():
+        if size == "command":
+            continue
         print(f"tag {size} of text: peak PSS {m['peak_pss_mb']} MB (RSS {m['peak_rss_mb']} MB) in {m['seconds']} s")
     if "footprint" in result:
-        print("footprint: " + ", ".join(f"{k} {v}" for k, v in result["footprint"].items()))
+        print("footprint: " + ", ".join(f"{k} {v}" for k, v in result["footprint"].items() if k != "command"))
 
 
 def main() -> None:
@@ -184,8 +186,8 @@ def main() -> None:
     labels = sorted({t[2:] for t in json.loads((args.model / "config.json").read_text())["labels"] if t != "O"})
     result = json.loads(args.out.read_text()) if args.out.is_file() else {}
     result.update({"machine": {"cores": os.cpu_count(), "platform": platform.platform()},
-                   "versions": versions(args.spacy_python), "model": str(args.model),
-                   "command": " ".join(["python", "benchmarks/throughput.py", *sys.argv[1:]])})
+                   "versions": versions(args.spacy_python), "model": str(args.model)})
+    command = " ".join(["python", "benchmarks/throughput.py", *sys.argv[1:]])  # parts may come from other runs
     with tempfile.TemporaryDirectory(prefix="ner-lstm-speed-") as tmp:
         work = Path(tmp)
         subprocess.run([args.spacy_python, str(HERE / "spacy_ner.py"), "save", str(work / "spacy-ner"), *labels],
@@ -193,7 +195,7 @@ def main() -> None:
         parts = {"throughput": lambda: throughput(args, work, sentences), "cold_start": lambda: cold_start(args, work),
                  "memory": lambda: memory(args, work, sentences), "footprint": lambda: footprint(args)}
         for part in args.parts:
-            result[part] = parts[part]()
+            result[part] = {**parts[part](), "command": command}
             report({part: result[part]})
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")

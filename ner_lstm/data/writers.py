@@ -129,9 +129,9 @@ def html_head(title: str) -> str:
     return HTML_HEAD.format(title=html.escape(title), css=ENTITY_CSS)
 
 
+# Parquet's writer gives a dict per record (a table row); the others give text.
 RECORD_WRITERS = {"jsonl": record_jsonl, "conll": record_conll, "inline": record_inline, "html": record_html,
                   "parquet": record_fields}
-ROW_FORMATS = {"parquet"}  # their writers give a dict per record, written as table rows
 
 
 def writer_for(output_format: str, field_prefix: str = "") -> Callable:

@@ -29,7 +29,8 @@ from ..inference.tagger import BATCH_SIZE, Tagger
 from .outputs import ParquetOutput, Progress, ResumableOutput, input_identity, plan_outputs, write_output
 
 WINDOW_TOKENS = 50_000
-Writer = Callable[[Record, list], str]
+Writer = Callable[[Record, list], str | dict]  # text, or a row for Parquet
+Rendered = str | list[dict]  # a window's output: its text, or its rows
 _WORKER: dict[str, Any] = {}
 
 
@@ -69,7 +70,7 @@ def windows(records: Iterable[Record], window_tokens: int | None = None) -> Iter
         yield window
 
 
-def render_window(tagger: Tagger, window: list[Record], write: Writer) -> tuple[str, int, int, int]:
+def render_window(tagger: Tagger, window: list[Record], write: Writer) -> tuple[Rendered, int, int, int]:
     """Tag one window (length-sorted inside) and render its records in input order; also return
     how many records, sentences and tokens it held."""
     sentences = [s for record in window for s in record.sentences]
@@ -91,7 +92,7 @@ def _start_worker(model: str, backend: str, threads: int, batch_size: int) -> No
         _WORKER["error"] = err
 
 
-def _render_in_worker(window: list[Record], write: Writer) -> tuple[str, int, int, int]:
+def _render_in_worker(window: list[Record], write: Writer) -> tuple[Rendered, int, int, int]:
     if "error" in _WORKER:
         raise _WORKER["error"]
     return render_window(_WORKER["tagger"], window, write)
@@ -121,7 +122,7 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 
 
 def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Writer,
-                     workers: int = 1) -> Iterator[tuple[str, int, int, int]]:
+                     workers: int = 1) -> Iterator[tuple[Rendered, int, int, int]]:
     """Rendered windows in input order, tagged here or, with several workers, in worker processes.
 
     At most two windows per worker are in flight, so memory stays bounded. Input of
@@ -157,7 +158,7 @@ def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], writ
     pool.shutdown()
 
 
-def tag_stream(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Callable[[str, int], None],
+def tag_stream(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Callable[[Rendered, int], None],
                output_format: str, title: str, progress: Progress, workers: int = 1, field_prefix: str = "",
                started: bool = False) -> None:
     """Tag `records` and pass each window's output, with its record count, to `write`, in input order.

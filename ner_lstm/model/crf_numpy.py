@@ -22,7 +22,7 @@ def viterbi_numpy(
     emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray, end: np.ndarray
 ) -> list[np.ndarray]:
     """Best tag path for each sentence of a padded batch."""
-    batch, steps, tags = emissions.shape
+    batch, steps, _ = emissions.shape
     order, steps_first, alive = _longest_first(emissions, lengths)
     score = start[None, :] + steps_first[0]
     incoming = np.ascontiguousarray(transitions.T)[None]  # (1, tag, previous tag): reductions run along rows

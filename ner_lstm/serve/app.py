@@ -92,15 +92,10 @@ def _check_limits(request: EntitiesRequest, options: ServeOptions) -> None:
 
 
 def _result(text: str, tagged: list[Tagged], min_score: float | None) -> ResultOut:
-    """One input's answer; entity offsets index `text` (tokens are joined by single spaces)."""
-    found, shift = [], 0
-    for item in tagged:
-        for entity in item.entities:
-            if min_score is None or entity.score >= min_score:
-                found.append(EntityOut(**{**entity.to_json(), "start": entity.start + shift,
-                                          "end": entity.end + shift}))
-        if item.sentence.text is None:  # token input: one sentence, joined by spaces
-            shift += len(" ".join(item.sentence.tokens)) + 1
+    """One input's answer. Entity offsets index `text` as they are: sentences split from a text carry
+    offsets into it, and a token input is one sentence whose text is its tokens joined by spaces."""
+    found = [EntityOut(**entity.to_json()) for item in tagged for entity in item.entities
+             if min_score is None or entity.score >= min_score]
     return ResultOut(text=text, entities=found, tokens=[t for item in tagged for t in item.sentence.tokens],
                      tags=[tag for item in tagged for tag in item.tags])
 

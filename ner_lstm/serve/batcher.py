@@ -24,7 +24,7 @@ class MicroBatcher:
         self.tag, self.max_batch, self.max_wait = tag, max_batch, max_wait
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ner-lstm-tagger")
-        self.batches = 0  # batches run, for the tests and the logs
+        self.batches = 0  # batches run (the tests check that concurrent requests share them)
 
     async def tag_sentences(self, sentences: Sequence[Sentence]) -> list[Tagged]:
         """This request's results, tagged together with whatever else arrives meanwhile."""
