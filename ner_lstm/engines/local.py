@@ -110,14 +110,14 @@ def _sigint_ignored() -> Iterator[None]:
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
-    """End the workers now (Ctrl-C, or an error): waiting for their windows would only delay the exit.
+    """Stop after Ctrl-C or an error: windows not started are cancelled, the ones running finish (a
+    second or two; the workers ignore SIGINT), then the pool shuts down.
 
-    Terminated first, then a waiting shutdown: the pool's manager thread sees the dead workers and
-    ends at once. Shutting down without waiting leaves that thread closing its wake-up pipe while the
-    interpreter's exit hook writes to it, which printed a traceback after Ctrl-C now and then.
+    Not terminated: a worker killed while sending its window's result leaves half a message in the
+    result pipe, and the pool's manager thread then waits on it forever (the process hung after
+    Ctrl-C when the signal came as a window was done). Not shut down without waiting either: that
+    left the manager thread racing the interpreter's exit hook, which printed a traceback.
     """
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
     pool.shutdown(wait=True, cancel_futures=True)
 
 
