@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from ..data.sources import Fields
 
 from .common import DEFAULT_MODEL, Backend, BackendOption, Encoding, ModelOption, app, handle_errors
 
@@ -16,6 +19,11 @@ class InputFormat(str, Enum):
     conll = "conll"
     jsonl = "jsonl"
     parquet = "parquet"
+
+
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
 
 
 class OutputFormat(str, Enum):
@@ -42,12 +50,18 @@ def tag(
     batch_size: Annotated[int, typer.Option(min=1, help="Most sentences per inference batch (results do not depend on it).")] = 128,
     resume: Annotated[bool, typer.Option(help="Skip inputs whose output file is complete, and continue a killed or interrupted one after its last complete window.")] = False,
     backend: BackendOption = Backend.auto,
-    workers: Annotated[int, typer.Option(min=1, help="Processes tagging in parallel. One (the default) runs the network on every CPU this process may use and holds the least memory; more also split raw-text tokenisation between them, at about 200 MB each.")] = 1,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Local engine: processes tagging in parallel. One (the default) runs the network on every CPU this process may use and holds the least memory; more also split raw-text tokenisation between them, at about 200 MB each. Ray engine: actors (default: the cluster's CPUs / --threads).")] = None,
+    engine: Annotated[Engine, typer.Option(help="local: this machine. ray: a Ray cluster (needs ner-lstm[ray]); writes a folder of jsonl or parquet shards and _manifest.json to -o.")] = Engine.local,
+    address: Annotated[Optional[str], typer.Option(help="Ray engine: the cluster to join ('auto' finds one started with 'ray start'); without it a Ray on this machine is started for the run.")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Ray engine: onnxruntime threads per actor (default 2).")] = None,
+    shard_size: Annotated[int, typer.Option(min=1, help="Ray engine: bytes of input per output shard, the unit of work, retry and --resume.")] = 4_000_000,
     encoding: Encoding = "utf-8",
 ) -> None:
     """Tag files, directories or stdin in bulk: one output record per input line, sentence or JSON record.
 
     Outputs are written under a temporary name and renamed when complete; inputs are never overwritten.
+    With --engine ray, each input is cut into shards tagged by a pool of Ray actors; --resume skips
+    the shards the output's manifest lists, so every record is written exactly once.
     """
     from ..data.sources import Fields
     from ..engines.local import ModelSpec, tag_dataset_split, tag_files
@@ -57,6 +71,14 @@ def tag(
     if not inputs and dataset is None:
         raise UsageError("give input files (or '-' for stdin) or --dataset ID")
     check_dir(model)  # fail before reading any input; the model itself loads where it runs
+    fields = Fields(tokens=tokens_field, text=text_field)
+    if engine is Engine.ray:
+        _tag_on_ray(inputs, model, output, dataset, backend, input_format.value, output_format.value, fields,
+                    field_prefix, encoding, shard_size, batch_size, workers, threads, address, resume)
+        return
+    if address is not None or threads is not None:
+        raise UsageError("--address and --threads are for --engine ray")
+    workers = workers or 1
     tagger = ModelSpec(str(model), backend.value, batch_size)
     if dataset is not None:
         from ..data.sources import load_hub_dataset, require_split
@@ -65,8 +87,33 @@ def tag(
         tag_dataset_split(tagger, chosen, f"{dataset}[{split}]", output, output_format.value, workers, field_prefix)
         return
     summary = tag_files(tagger, inputs, output, input_format.value, output_format.value, resume, encoding, workers,
-                        field_prefix, Fields(tokens=tokens_field, text=text_field))
+                        field_prefix, fields)
     if summary["resumed_records"]:
         typer.echo(f"ner-lstm: resumed after {summary['resumed_records']} records already tagged (--resume)", err=True)
     if summary["skipped"]:
         typer.echo(f"ner-lstm: skipped {summary['skipped']} input(s) whose output was complete (--resume)", err=True)
+
+
+def _tag_on_ray(inputs: Optional[list[str]], model: Path, output: Optional[Path], dataset: Optional[str],
+                backend: Backend, input_format: str, output_format: str, fields: Fields, field_prefix: str,
+                encoding: str, shard_size: int, batch_size: int, workers: Optional[int], threads: Optional[int],
+                address: Optional[str], resume: bool) -> None:
+    from ..errors import UsageError
+    from ..extras import require
+
+    require("ray", "--engine ray")
+    from ..engines.cluster import RayOptions, tag_on_ray
+
+    if dataset is not None or not inputs:
+        raise UsageError("--engine ray tags files (local paths or URIs); --dataset is for the local engine")
+    if output is None:
+        raise UsageError("--engine ray writes a folder of shards: give -o DIR")
+    if backend is Backend.keras:
+        raise UsageError("--engine ray tags with onnxruntime; --backend keras is for the local engine")
+    options = RayOptions(input_format, output_format, fields, field_prefix, encoding, shard_size, batch_size, workers,
+                         threads, address)
+    done = tag_on_ray(model, inputs, str(output), options, resume)
+    if done["skipped_shards"]:
+        typer.echo(f"ner-lstm: skipped {done['skipped_shards']} shard(s) already tagged (--resume)", err=True)
+    typer.echo(f"ner-lstm: {done['shards']} shard(s), {done['records']:,} records, {done['tokens']:,} tokens tagged "
+               f"by {done['workers']} actor(s) of {done['threads']} thread(s) into {output}", err=True)

@@ -25,22 +25,28 @@ def check_file(path: Path) -> Path:
     if path.is_dir():
         raise InputError("is a directory; expected a file", path)
     with path.open("rb") as handle:
-        head = handle.read(4096)
-    if head.startswith(b"\x1f\x8b"):
-        raise InputError("is a gzip file; decompress it first (gunzip)", path)
-    if b"\x00" in head:
-        raise InputError("looks like a binary file, not a text file", path)
+        check_head(handle.read(4096), path)
     return path
 
 
-def decoded_lines(handle: IO[bytes], name: str, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
-    """(line number, text without its line ending) for every line of `handle`.
+def check_head(head: bytes, name: str | Path) -> None:
+    """Refuse compressed or binary input from its first bytes (local files and remote ones alike)."""
+    if head.startswith(b"\x1f\x8b"):
+        raise InputError("is a gzip file; decompress it first (gunzip)", name)
+    if b"\x00" in head:
+        raise InputError("looks like a binary file, not a text file", name)
+
+
+def decoded_lines(handle: IO[bytes], name: str, encoding: str = "utf-8",
+                  first_line: int = 1) -> Iterator[tuple[int, str]]:
+    """(line number, text without its line ending) for every line of `handle`; `first_line` numbers a
+    piece cut from the middle of a file (a shard of the Ray engine) as the whole file would.
 
     Decodes about a megabyte of lines at a time (a line at a time costs a third of
     reading a CoNLL file); the line of a decoding error is found when one occurs.
     """
     invisible: list[int] = []
-    number = 0
+    number = first_line - 1
     blank = INVISIBLE + " \t\f\v"
     while block := handle.readlines(1 << 20):
         lines = _decode(block, name, encoding, number).split("\n")

@@ -146,14 +146,24 @@ def read_parquet(name: str, fields: Fields = Fields()) -> Iterator[Record]:
         table = pq.ParquetFile(name)
     except Exception as err:  # pyarrow raises its own types for files that are not Parquet
         raise InputError(f"not a readable Parquet file ({str(err).splitlines()[0][:200]})", name) from None
-    number = 0
-    for batch in table.iter_batches(batch_size=4096):
+    yield from batch_records(table.iter_batches(batch_size=4096), name, fields)
+
+
+def batch_records(batches: Iterable[Any], name: str, fields: Fields = Fields(), first_row: int = 1) -> Iterator[Record]:
+    """Records of Arrow record batches (`object_record`), rows numbered from `first_row`."""
+    number = first_row - 1
+    for batch in batches:
         for row in batch.to_pylist():
             number += 1
             yield object_record(row, name, number, fields)
 
 
 READERS = {"text": read_text, "conll": read_conll_records, "jsonl": read_jsonl}
+
+
+def line_records(lines: Lines, name: str, input_format: str, fields: Fields = Fields()) -> Iterator[Record]:
+    """The records of numbered lines in a line format (text, conll, jsonl)."""
+    return read_jsonl(lines, name, fields) if input_format == "jsonl" else READERS[input_format](lines, name)
 
 
 def read_records(name: str, input_format: str, encoding: str = "utf-8", announce: bool = True,
@@ -174,7 +184,7 @@ def read_records(name: str, input_format: str, encoding: str = "utf-8", announce
             if announce:
                 print(f"ner-lstm: {name}: reading as {chosen}", file=sys.stderr)
             lines = itertools.chain(head, lines)
-        yield from (read_jsonl(lines, name, fields) if chosen == "jsonl" else READERS[chosen](lines, name))
+        yield from line_records(lines, name, chosen, fields)
     finally:
         if handle is not sys.stdin.buffer:
             handle.close()

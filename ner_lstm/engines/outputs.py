@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ..data.sources import STDIN
 from ..errors import InputError, UsageError
@@ -156,24 +156,13 @@ class ParquetOutput:
         self.records = self.resumed = 0
 
     def write(self, rows: list[dict], records: int) -> None:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         if not rows:
             return
-        try:
-            if self.writer is None:
-                table = pa.Table.from_pylist(rows)
-                self.writer = pq.ParquetWriter(self.partial, table.schema)
-            else:
-                extra = set().union(*rows) - set(self.writer.schema.names)
-                if extra:
-                    raise InputError(f"record {self.records + 1} and after have fields the first records lacked "
-                                     f"({', '.join(sorted(extra))}); Parquet needs one set of columns")
-                table = pa.Table.from_pylist(rows, schema=self.writer.schema)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-            raise InputError(f"records from {self.records + 1} on do not fit the columns of the first ones "
-                             f"({str(err).splitlines()[0][:200]})") from None
+        table = rows_table(rows, self.records + 1, None if self.writer is None else self.writer.schema)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.partial, table.schema)
         self.writer.write_table(table)
         self.records += records
 
@@ -190,3 +179,20 @@ class ParquetOutput:
     def close(self) -> None:
         if self.writer is not None and self.writer.is_open:
             self.writer.close()
+
+
+def rows_table(rows: list[dict], first: int, schema: Any = None) -> Any:
+    """Output rows as an Arrow table (in `schema`'s columns when given); rows that do not fit are an
+    error naming the first record (`first`) of the group."""
+    import pyarrow as pa
+
+    if schema is not None:
+        extra = set().union(*rows) - set(schema.names)
+        if extra:
+            raise InputError(f"record {first} and after have fields the first records lacked "
+                             f"({', '.join(sorted(extra))}); Parquet needs one set of columns")
+    try:
+        return pa.Table.from_pylist(rows, schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        raise InputError(f"records from {first} on do not fit one set of Parquet columns "
+                         f"({str(err).splitlines()[0][:200]})") from None

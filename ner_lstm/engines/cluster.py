@@ -1,0 +1,263 @@
+"""Tagging on a Ray cluster: Ray Data reads the inputs as shards, a pool of actors tags them.
+
+Each read task cuts one input file into shards (`shards.file_shards`), one shard per
+row, so however Ray groups rows, a shard is tagged whole by one call. Each actor
+holds one onnxruntime session (sessions cannot be pickled, so the actor builds its
+own from the model files it receives through the object store: workers need no
+shared filesystem for the model) and writes each shard's output under a temporary
+name, then moves it into place. The driver records every finished shard in the
+manifest; `--resume` skips those. A killed actor is restarted by Ray and its shard
+tagged again into the same name, so the output holds every record exactly once.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..extras import require
+
+require("ray", "the Ray engine (--engine ray)")
+
+import ray  # noqa: E402
+from ray.data import ActorPoolStrategy, Datasource  # noqa: E402
+from ray.data.block import BlockMetadata  # noqa: E402
+from ray.data.datasource import ReadTask  # noqa: E402
+
+from ..cpus import available_cpus  # noqa: E402
+from ..data.sources import Fields  # noqa: E402
+from ..data.writers import writer_for  # noqa: E402
+from ..errors import Interrupted, NerError, UsageError  # noqa: E402
+from ..inference.bundle import MANIFEST_FILE, check_dir, read_json  # noqa: E402
+from ..inference.tagger import BATCH_SIZE, Tagger  # noqa: E402
+from .local import render_window, windows  # noqa: E402
+from .outputs import OUTPUT_EXTENSIONS, rows_table  # noqa: E402
+from .shards import (SHARD_BYTES, Shard, ShardManifest, expand_sources, file_shards, filesystem,  # noqa: E402
+                     remove_temporaries, shard_name, source_identity, write_atomic)
+
+RAY_FORMATS = ("jsonl", "parquet")
+SHARD_COLUMNS = ("file", "block", "source", "input_format", "first", "data")
+
+
+@dataclass
+class RayOptions:
+    """What shapes a run's output (recorded in its manifest) and how the work is spread."""
+
+    input_format: str = "auto"
+    output_format: str = "jsonl"
+    fields: Fields = field(default_factory=Fields)
+    field_prefix: str = ""
+    encoding: str = "utf-8"
+    shard_bytes: int = SHARD_BYTES
+    batch_size: int = BATCH_SIZE
+    workers: int | None = None  # actors; default: the cluster's CPUs / threads
+    threads: int | None = None  # onnxruntime threads per actor; default 2 (the fused LSTM uses two well)
+    address: str | None = None  # an existing cluster ("auto", "ray://host:10001"); None starts one here
+
+    def identity(self) -> dict:
+        return {"input_format": self.input_format, "output_format": self.output_format,
+                "fields": asdict(self.fields), "field_prefix": self.field_prefix, "encoding": self.encoding,
+                "shard_bytes": self.shard_bytes}
+
+
+def model_files(path: Path) -> dict[str, bytes]:
+    """Every file of a checked model directory, to send through Ray's object store."""
+    check_dir(path)
+    names = [*read_json(path / MANIFEST_FILE)["files"], MANIFEST_FILE]
+    return {name: (path / name).read_bytes() for name in names}
+
+
+def materialise_model(files: dict[str, bytes]) -> Path:
+    """The model written once per machine under the temporary directory, named by its manifest's digest
+    (several actors on one node share it; a copy already there is reused)."""
+    digest = hashlib.sha256(files[MANIFEST_FILE]).hexdigest()[:24]
+    target = Path(tempfile.gettempdir()) / "ner-lstm-models" / digest
+    if (target / MANIFEST_FILE).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{digest}.", dir=target.parent))
+    try:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        os.replace(tmp, target)
+    except OSError:
+        if not (target / MANIFEST_FILE).is_file():  # not another actor's copy that won the race
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+class ShardSource(Datasource):
+    """A Ray Data datasource: one read task per input file, one row per shard not yet done."""
+
+    def __init__(self, sources: list[str], sizes: list[int], options: RayOptions, done: set[tuple[int, int]]) -> None:
+        super().__init__()
+        self.sources, self.sizes, self.options, self.done = sources, sizes, options, done
+
+    def get_name(self) -> str:
+        return "NerLstmShards"
+
+    def estimate_inmemory_data_size(self) -> int:
+        return sum(self.sizes)
+
+    def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
+                       data_context: Any = None) -> list[ReadTask]:
+        return [ReadTask(_ReadFile(source, index, self.options.input_format, self.options.shard_bytes, self.done),
+                         BlockMetadata(num_rows=None, size_bytes=size, exec_stats=None, input_files=[source]))
+                for index, (source, size) in enumerate(zip(self.sources, self.sizes))]
+
+
+@dataclass
+class _ReadFile:
+    """A read task's function: the shards of one file as one-row Arrow tables (picklable, unlike a closure)."""
+
+    source: str
+    index: int
+    input_format: str
+    shard_bytes: int
+    done: set[tuple[int, int]]
+
+    def __call__(self) -> Any:
+        import pyarrow as pa
+
+        for shard in file_shards(self.source, self.index, self.input_format, self.shard_bytes):
+            if (shard.file, shard.block) not in self.done:
+                yield pa.table({name: pa.array([getattr(shard, name)],
+                                                pa.large_binary() if name == "data" else None)
+                                for name in SHARD_COLUMNS})
+
+
+class ShardTagger:
+    """A Ray actor: one tagger (one onnxruntime session), tagging shards into output files."""
+
+    def __init__(self, model: list, output: str, options: RayOptions, threads: int) -> None:
+        self.tagger = Tagger.load(materialise_model(ray.get(model[0])), "onnx", threads)
+        self.tagger.batch_size = options.batch_size
+        self.options = options
+        self.write = writer_for(options.output_format, options.field_prefix)
+        self.fs, self.root = filesystem(output)
+
+    def __call__(self, batch: dict) -> dict:
+        done = [self.tag_or_report(Shard(**{name: _plain(batch[name][i]) for name in SHARD_COLUMNS}))
+                for i in range(len(batch["file"]))]
+        return {key: [info[key] for info in done] for key in done[0]} if done else {}
+
+    def tag_or_report(self, shard: Shard) -> dict:
+        """The shard's manifest entry, or the user's error as data: Ray would retry a raised one and
+        keep only its traceback's text, and the driver must print one line naming the file and line."""
+        try:
+            return {**self.tag(shard), "error": None}
+        except NerError as err:
+            return {"shard": None, "source": shard.source, "file": shard.file, "block": shard.block,
+                    "input_format": shard.input_format, "first_id": None, "last_id": None, "records": 0,
+                    "sentences": 0, "tokens": 0, "error": str(err)}
+
+    def tag(self, shard: Shard) -> dict:
+        """Tag one shard into its output file; return what the manifest records of it."""
+        options = self.options
+        parts: list = []
+        records = sentences = tokens = 0
+        first = last = None
+        for window in windows(shard.records(options.fields, options.encoding)):
+            rendered, n_records, n_sentences, n_tokens = render_window(self.tagger, window, self.write)
+            parts.extend(rendered) if isinstance(rendered, list) else parts.append(rendered)
+            records, sentences, tokens = records + n_records, sentences + n_sentences, tokens + n_tokens
+            first = window[0].id if first is None else first
+            last = window[-1].id
+        name = shard_name(shard.file, shard.block, OUTPUT_EXTENSIONS[options.output_format])
+        write_atomic(self.fs, f"{self.root}/{name}", self.serialise(parts, first))
+        return {"shard": name, "source": shard.source, "file": shard.file, "block": shard.block,
+                "input_format": shard.input_format, "first_id": first, "last_id": last, "records": records,
+                "sentences": sentences, "tokens": tokens}
+
+    def serialise(self, parts: list, first: int | None) -> bytes:
+        if self.options.output_format == "jsonl":
+            return "".join(parts).encode("utf-8")
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        sink = pa.BufferOutputStream()
+        pq.write_table(rows_table(parts, first or 1) if parts else pa.table({}), sink)
+        return sink.getvalue().to_pybytes()
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar from a Ray batch as the Python value a Shard holds."""
+    return value.item() if hasattr(value, "item") and not isinstance(value, bytes) else value
+
+
+def connect(address: str | None) -> bool:
+    """Join the cluster at `address`, or start a local one on the CPUs this process may use; True when
+    this call started Ray (and so should stop it)."""
+    if ray.is_initialized():
+        return False
+    kwargs: dict[str, Any] = {"address": address} if address else {"num_cpus": available_cpus(),
+                                                                     "include_dashboard": False}
+    try:
+        ray.init(logging_level="WARNING", **kwargs)
+    except ConnectionError as err:
+        raise UsageError(f"cannot reach a Ray cluster at {address!r} ({str(err).splitlines()[0][:200]}); "
+                         "start one with 'ray start --head' or leave out --address") from None
+    return True
+
+
+def tag_on_ray(model: Path, inputs: list[str], output: str, options: RayOptions, resume: bool = False) -> dict:
+    """Tag `inputs` into shards under `output` on a Ray cluster; return what was done.
+
+    Outputs: `part-FFFFF-BBBBB.jsonl` (or `.parquet`) per shard (input file F, piece B)
+    and `_manifest.json`, which maps each shard to its source and record ids.
+    """
+    if options.output_format not in RAY_FORMATS:
+        raise UsageError(f"--engine ray writes {' or '.join(RAY_FORMATS)} shards, not {options.output_format}")
+    if "\n".encode(options.encoding) != b"\n":
+        raise UsageError(f"--engine ray cuts inputs at line breaks, which {options.encoding} does not write as one byte")
+    sources = expand_sources(inputs)
+    seen = [source_identity(s) for s in sources]
+    files = model_files(model)
+    identity = {"inputs": seen, "model": hashlib.sha256(files[MANIFEST_FILE]).hexdigest(), **options.identity()}
+    fs, root = filesystem(output)
+    _make_folder(fs, root, output)
+    manifest = ShardManifest(fs, root, identity, resume)
+    remove_temporaries(fs, root)
+    started = connect(options.address)
+    new = {"shards": 0, "records": 0, "sentences": 0, "tokens": 0}
+    try:
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        threads = options.threads or max(1, min(2, cpus // (options.workers or 1)))
+        workers = options.workers or max(1, cpus // threads)
+        source = ShardSource(sources, [s["size"] for s in seen], options, manifest.done())
+        model_ref = ray.put(files)  # held here for the whole run: a restarted actor reads it again
+        tagged = ray.data.read_datasource(source, num_cpus=0).map_batches(
+            ShardTagger, fn_constructor_args=([model_ref], output if "://" in output else root, options, threads),
+            batch_size=1, compute=ActorPoolStrategy(size=workers), num_cpus=threads, batch_format="numpy")
+        for row in tagged.iter_rows():
+            info = {key: _plain(value) for key, value in row.items()}
+            if info.pop("error"):
+                raise NerError(row["error"])
+            manifest.add(info)
+            new = {key: new[key] + (1 if key == "shards" else info[key]) for key in new}
+        manifest.save(complete=True)
+    except KeyboardInterrupt:
+        manifest.save()
+        raise Interrupted(f"interrupted: {len(manifest.shards)} shards are done in {output}; run the same command "
+                          "with --resume to tag the rest") from None
+    except BaseException:
+        manifest.save()
+        raise
+    finally:
+        if started:
+            ray.shutdown()
+    return {**new, "skipped_shards": manifest.resumed, "workers": workers, "threads": threads}
+
+
+def _make_folder(fs: Any, root: str, output: str) -> None:
+    import pyarrow.fs as pafs
+
+    if fs.get_file_info(root).type == pafs.FileType.File:
+        raise UsageError(f"{output}: is a file; --engine ray writes a folder of shards (give -o DIR)")
+    fs.create_dir(root, recursive=True)
