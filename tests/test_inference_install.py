@@ -80,6 +80,15 @@ def test_training_features_say_what_to_install(trained_model, args, purpose):
     assert not Path("/tmp/ner-lstm-never-written").exists()
 
 
+def test_the_ray_engine_says_what_to_install(trained_model, tmp_path):
+    result = cli("tag", "--engine", "ray", "--model", str(trained_model), str(SAMPLE / "test.txt"), "-o",
+                 str(tmp_path / "out"))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert "--engine ray needs ray" in lines[0] and "pip install 'ner-lstm[ray]'" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
 def test_serve_works_without_tensorflow(trained_model):
     import signal
     import socket

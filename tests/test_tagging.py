@@ -243,6 +243,17 @@ def test_parquet_in_and_out_match_jsonl(trained_model, tmp_path):
     assert not list(tmp_path.glob(".out.parquet*"))
 
 
+def test_parquet_output_keeps_fields_the_first_record_lacks(trained_model, tmp_path):
+    import pyarrow.parquet as pq
+
+    records = [{"tokens": ["Ground", "Control"]}, {"text": "Major Tom flew to Paris.", "n": 2}]
+    write(tmp_path / "in.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+    tag(trained_model, str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.parquet"), "--output-format", "parquet")
+    first, second = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    assert second["text"] == "Major Tom flew to Paris." and second["n"] == 2 and second["offsets"][0] == [0, 5]
+    assert first["text"] is None and first["offsets"] is None and first["n"] is None
+
+
 def test_parquet_output_needs_a_file(trained_model, tmp_path):
     write(tmp_path / "in.txt", "Major Tom\n")
     result = run("tag", "--model", str(trained_model), str(tmp_path / "in.txt"), "--output-format", "parquet")

@@ -182,8 +182,9 @@ class ParquetOutput:
 
 
 def rows_table(rows: list[dict], first: int, schema: Any = None) -> Any:
-    """Output rows as an Arrow table (in `schema`'s columns when given); rows that do not fit are an
-    error naming the first record (`first`) of the group."""
+    """Output rows as an Arrow table: in `schema`'s columns when given, else in every column any row has
+    (a row without one holds null there). Rows that do not fit are an error naming the first record
+    (`first`) of the group."""
     import pyarrow as pa
 
     if schema is not None:
@@ -192,7 +193,10 @@ def rows_table(rows: list[dict], first: int, schema: Any = None) -> Any:
             raise InputError(f"record {first} and after have fields the first records lacked "
                              f"({', '.join(sorted(extra))}); Parquet needs one set of columns")
     try:
-        return pa.Table.from_pylist(rows, schema=schema)
+        if schema is not None:
+            return pa.Table.from_pylist(rows, schema=schema)
+        columns = dict.fromkeys(key for row in rows for key in row)  # every row's fields, not the first's alone
+        return pa.Table.from_pydict({key: [row.get(key) for row in rows] for key in columns})
     except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
         raise InputError(f"records from {first} on do not fit one set of Parquet columns "
                          f"({str(err).splitlines()[0][:200]})") from None

@@ -175,13 +175,18 @@ def _cut_parquet(handle: Any, source: str, shard_bytes: int) -> Iterator[tuple[i
         table = pq.ParquetFile(handle)
     except Exception as err:  # pyarrow raises its own types for files that are not Parquet
         raise InputError(f"not a readable Parquet file ({str(err).splitlines()[0][:200]})", source) from None
-    first, batches = 1, []
+    first, batches, size = 1, [], 0
     for batch in table.iter_batches(batch_size=PARQUET_BATCH_ROWS):
-        batches.append(batch)
-        if sum(b.nbytes for b in batches) >= shard_bytes:
-            yield first, _ipc(batches)
-            first += sum(len(b) for b in batches)
-            batches = []
+        while len(batch):
+            row_bytes = max(1, batch.nbytes // len(batch))
+            take = min(len(batch), -(-(shard_bytes - size) // row_bytes))  # rows to reach shard_bytes
+            batches.append(batch.slice(0, take))
+            size += take * row_bytes
+            batch = batch.slice(take)
+            if size >= shard_bytes:
+                yield first, _ipc(batches)
+                first += sum(len(b) for b in batches)
+                batches, size = [], 0
     if batches:
         yield first, _ipc(batches)
 
