@@ -8,7 +8,7 @@ DEV    := $(firstword $(wildcard $(DATA)/valid.txt $(DATA)/dev.txt))
 SEEDS  ?= 1 2 3
 TEXT   ?= Major Tom is a great battle commander.
 
-.PHONY: setup setup-inference setup-bench run test bench bench-accuracy bench-rawtext bench-speed bench-serve clean
+.PHONY: setup setup-inference setup-bench run test bench bench-accuracy bench-rawtext bench-speed bench-serve bench-cluster clean
 
 # Everything: training (TensorFlow), tagging and the tests.
 setup: $(VENV)/.installed
@@ -47,7 +47,7 @@ test: setup setup-inference
 
 SPACY  := benchmarks/.venv-spacy
 
-bench: bench-accuracy bench-rawtext bench-speed bench-serve
+bench: bench-accuracy bench-rawtext bench-speed bench-serve bench-cluster
 
 bench-accuracy: setup-bench
 	$(BIN)/python benchmarks/accuracy.py --data $(DATA) --seeds $(SEEDS)
@@ -67,6 +67,11 @@ bench-speed: setup-bench setup-inference $(SPACY)/.installed
 bench-serve: setup-bench
 	@test -f $(MODEL)/model.onnx || { echo "make bench-serve: no trained model in $(MODEL); run 'make run DATA=$(DATA)' first or pass MODEL=dir" >&2; exit 2; }
 	$(BIN)/python benchmarks/serve.py --data $(DATA) --model $(MODEL)
+
+# Needs a trained model; starts and stops a local Ray (ray start --head) around the runs.
+bench-cluster: setup
+	@test -f $(MODEL)/model.onnx || { echo "make bench-cluster: no trained model in $(MODEL); run 'make run DATA=$(DATA)' first or pass MODEL=dir" >&2; exit 2; }
+	$(BIN)/python benchmarks/cluster.py --data $(DATA) --model $(MODEL)
 
 $(SPACY)/.installed:
 	test -x $(SPACY)/bin/python || $(PYTHON) -m venv $(SPACY)

@@ -9,7 +9,8 @@ and writes JSONL:
 - ray, 1 actor of 2 threads and 2 actors of 1 thread: `ner-lstm tag --engine ray --address auto`
   against a Ray started beforehand with `ray start --head --num-cpus N` (N = the CPUs this process may
   use), so the figure excludes the cluster's start, which is timed on its own (`ray start` to the
-  cluster answering), as is a whole `--engine ray` run that starts its own Ray (no --address).
+  cluster answering), as is a whole `--engine ray` run with default settings that starts its own Ray
+  (no --address).
 Settings run interleaved, --runs times each; tokens per second of wall time, medians, and the ratio of
 the Ray engine's to the local engine's. Every run's records are counted against the corpus.
 Prints the figures and writes benchmarks/results/cluster.json.
@@ -103,7 +104,7 @@ def main() -> None:
         finally:
             subprocess.run([RAY, "stop"], capture_output=True)
         shutil.rmtree(work / "ray1", ignore_errors=True)
-        own = NER + ["--engine", "ray"] + base + [str(work / "ray1")]  # starts and stops its own Ray
+        own = NER + ["--engine", "ray"] + base + [str(work / "ray1")]  # default settings; starts and stops its own Ray
         with_start = timed(own)
         assert count_records(work / "ray1") == records
         for _ in range(args.runs - 1):

@@ -53,7 +53,7 @@ def tag(
     workers: Annotated[Optional[int], typer.Option(min=1, help="Local engine: processes tagging in parallel. One (the default) runs the network on every CPU this process may use and holds the least memory; more also split raw-text tokenisation between them, at about 200 MB each. Ray engine: actors (default: the cluster's CPUs / --threads).")] = None,
     engine: Annotated[Engine, typer.Option(help="local: this machine. ray: a Ray cluster (needs ner-lstm[ray]); writes a folder of jsonl or parquet shards and _manifest.json to -o.")] = Engine.local,
     address: Annotated[Optional[str], typer.Option(help="Ray engine: the cluster to join ('auto' finds one started with 'ray start'); without it a Ray on this machine is started for the run.")] = None,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="Ray engine: onnxruntime threads per actor (default 2).")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Ray engine: onnxruntime threads per actor (default: 1, or the cluster's CPUs / --workers).")] = None,
     shard_size: Annotated[int, typer.Option(min=1, help="Ray engine: bytes of input per output shard, the unit of work, retry and --resume.")] = 4_000_000,
     encoding: Encoding = "utf-8",
 ) -> None:

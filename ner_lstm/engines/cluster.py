@@ -41,6 +41,8 @@ from .shards import (SHARD_BYTES, Shard, ShardManifest, expand_sources, file_sha
 
 RAY_FORMATS = ("jsonl", "parquet")
 SHARD_COLUMNS = ("file", "block", "source", "input_format", "first", "data")
+MANIFEST_FIELDS = ("shard", "source", "file", "block", "input_format", "first_id", "last_id", "records", "sentences",
+                   "tokens")
 
 
 @dataclass
@@ -55,7 +57,7 @@ class RayOptions:
     shard_bytes: int = SHARD_BYTES
     batch_size: int = BATCH_SIZE
     workers: int | None = None  # actors; default: the cluster's CPUs / threads
-    threads: int | None = None  # onnxruntime threads per actor; default 2 (the fused LSTM uses two well)
+    threads: int | None = None  # onnxruntime threads per actor; default 1 (one actor a CPU measured faster)
     address: str | None = None  # an existing cluster ("auto", "ray://host:10001"); None starts one here
 
     def identity(self) -> dict:
@@ -153,9 +155,7 @@ class ShardTagger:
         try:
             return {**self.tag(shard), "error": None}
         except NerError as err:
-            return {"shard": None, "source": shard.source, "file": shard.file, "block": shard.block,
-                    "input_format": shard.input_format, "first_id": None, "last_id": None, "records": 0,
-                    "sentences": 0, "tokens": 0, "error": str(err)}
+            return {**dict.fromkeys(MANIFEST_FIELDS), "records": 0, "sentences": 0, "tokens": 0, "error": str(err)}
 
     def tag(self, shard: Shard) -> dict:
         """Tag one shard into its output file; return what the manifest records of it."""
@@ -165,15 +165,17 @@ class ShardTagger:
         first = last = None
         for window in windows(shard.records(options.fields, options.encoding)):
             rendered, n_records, n_sentences, n_tokens = render_window(self.tagger, window, self.write)
-            parts.extend(rendered) if isinstance(rendered, list) else parts.append(rendered)
+            if isinstance(rendered, list):  # Parquet rows
+                parts.extend(rendered)
+            else:
+                parts.append(rendered)
             records, sentences, tokens = records + n_records, sentences + n_sentences, tokens + n_tokens
             first = window[0].id if first is None else first
             last = window[-1].id
         name = shard_name(shard.file, shard.block, OUTPUT_EXTENSIONS[options.output_format])
         write_atomic(self.fs, f"{self.root}/{name}", self.serialise(parts, first))
-        return {"shard": name, "source": shard.source, "file": shard.file, "block": shard.block,
-                "input_format": shard.input_format, "first_id": first, "last_id": last, "records": records,
-                "sentences": sentences, "tokens": tokens}
+        return dict(zip(MANIFEST_FIELDS, (name, shard.source, shard.file, shard.block, shard.input_format, first, last,
+                                          records, sentences, tokens)))
 
     def serialise(self, parts: list, first: int | None) -> bytes:
         if self.options.output_format == "jsonl":
@@ -228,7 +230,7 @@ def tag_on_ray(model: Path, inputs: list[str], output: str, options: RayOptions,
     new = {"shards": 0, "records": 0, "sentences": 0, "tokens": 0}
     try:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        threads = options.threads or max(1, min(2, cpus // (options.workers or 1)))
+        threads = options.threads or max(1, cpus // options.workers if options.workers else 1)
         workers = options.workers or max(1, cpus // threads)
         source = ShardSource(sources, [s["size"] for s in seen], options, manifest.done())
         model_ref = ray.put(files)  # held here for the whole run: a restarted actor reads it again
