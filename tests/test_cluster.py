@@ -125,6 +125,25 @@ def test_parquet_shards_equal_the_local_parquet_output(ray_cluster, trained_mode
                                                                      if v is not None}
 
 
+def test_uris_are_read_and_written_through_pyarrow_filesystems(ray_cluster, trained_model, inputs, tmp_path):
+    """The code path of s3:// and gs:// inputs (listing, globbing, reading, writing), on file:// URIs."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name in ("jsonl", "text"):
+        (folder / inputs[name].name).write_bytes(inputs[name].read_bytes())
+    out = tmp_path / "shards"
+    done = tag_on_ray(trained_model, [f"file://{folder}/*.jsonl", f"file://{folder}/lines.txt"], f"file://{out}",
+                      RayOptions(shard_bytes=SHARD))
+    got = records_by_key(shards_of(out))
+    assert done["records"] == len(got) and {source for source, _ in got} == {f"file://{folder}/records.jsonl",
+                                                                              f"file://{folder}/lines.txt"}
+    for path in (folder / "records.jsonl", folder / "lines.txt"):
+        expected = local_output(trained_model, path, tmp_path)
+        assert {(f"file://{s}", i): {**r, "source": f"file://{s}"} for (s, i), r in expected.items()} == {
+            key: row for key, row in got.items() if key[0] == f"file://{path}"}
+    assert json.loads((out / MANIFEST).read_text())["complete"]
+
+
 # --- exactly once -----------------------------------------------------------------------------------
 def actor_pids() -> list[int]:
     """Processes of the tagging actors (Ray names them after the map operator)."""
