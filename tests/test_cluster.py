@@ -22,7 +22,7 @@ from ner_lstm.data.sources import Fields, read_records  # noqa: E402
 from ner_lstm.engines.cluster import RayOptions, tag_on_ray  # noqa: E402
 from ner_lstm.engines.local import ModelSpec, tag_files  # noqa: E402
 from ner_lstm.engines.shards import MANIFEST, ShardManifest, file_shards  # noqa: E402
-from ner_lstm.errors import UsageError  # noqa: E402
+from ner_lstm.errors import NerError, UsageError  # noqa: E402
 
 SHARD = 2_000  # bytes: a few sentences per shard, so small inputs make many shards
 
@@ -225,11 +225,21 @@ def test_a_bad_record_in_a_shard_is_one_line_naming_file_and_line(ray_cluster, t
     source = tmp_path / "bad.jsonl"
     lines = inputs["jsonl"].read_text().splitlines(keepends=True)
     source.write_text("".join(lines[:40]) + "{not json\n" + "".join(lines[40:]))
-    result = subprocess.run(cli("--address", ray_cluster, "--model", str(trained_model), str(source), "-o",
-                                str(tmp_path / "out"), "--shard-size", str(SHARD)), capture_output=True, text=True)
-    assert result.returncode == 2
-    assert f"ner-lstm: error: {source}:41: not valid JSON" in result.stderr
+    # Relative paths, from a folder that is not the cluster's: workers must find the input all the same.
+    result = subprocess.run(cli("--address", ray_cluster, "--model", str(trained_model), source.name, "-o", "out",
+                                "--shard-size", str(SHARD)), capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "ner-lstm: error: bad.jsonl:41: not valid JSON" in result.stderr
     assert "Traceback" not in result.stderr
+    manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    assert manifest["shards"] and not manifest["complete"], "the shards before the bad line are done"
+
+
+def test_an_input_the_read_task_refuses_is_an_error_naming_it(ray_cluster, trained_model, tmp_path):
+    source = tmp_path / "notes.txt"
+    source.write_bytes(b"\x1f\x8b" + bytes(100))
+    with pytest.raises(NerError, match="notes.txt: is a gzip file"):
+        tag_on_ray(trained_model, [str(source)], str(tmp_path / "out"), RayOptions())
 
 
 def test_an_earlier_run_is_never_overwritten_and_resume_needs_the_same_run(tmp_path):

@@ -11,6 +11,7 @@ tagged again into the same name, so the output holds every record exactly once.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -37,7 +38,7 @@ from ..inference.tagger import BATCH_SIZE, Tagger  # noqa: E402
 from .local import render_window, windows  # noqa: E402
 from .outputs import OUTPUT_EXTENSIONS, rows_table  # noqa: E402
 from .shards import (SHARD_BYTES, Shard, ShardManifest, expand_sources, file_shards, filesystem,  # noqa: E402
-                     remove_temporaries, shard_name, source_identity, write_atomic)
+                     locate, remove_temporaries, shard_name, source_identity, write_atomic)
 
 RAY_FORMATS = ("jsonl", "parquet")
 SHARD_COLUMNS = ("file", "block", "source", "input_format", "first", "data")
@@ -109,29 +110,42 @@ class ShardSource(Datasource):
 
     def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
                        data_context: Any = None) -> list[ReadTask]:
-        return [ReadTask(_ReadFile(source, index, self.options.input_format, self.options.shard_bytes, self.done),
+        return [ReadTask(_ReadFile(source, locate(source), index, self.options.input_format, self.options.shard_bytes,
+                                   self.done),
                          BlockMetadata(num_rows=None, size_bytes=size, exec_stats=None, input_files=[source]))
                 for index, (source, size) in enumerate(zip(self.sources, self.sizes))]
 
 
 @dataclass
 class _ReadFile:
-    """A read task's function: the shards of one file as one-row Arrow tables (picklable, unlike a closure)."""
+    """A read task's function: the shards of one file as one-row Arrow tables (picklable, unlike a
+    closure). An input that cannot be read becomes a row holding the error, for the driver to print."""
 
     source: str
+    location: str
     index: int
     input_format: str
     shard_bytes: int
     done: set[tuple[int, int]]
 
     def __call__(self) -> Any:
-        import pyarrow as pa
+        try:
+            for shard in file_shards(self.source, self.index, self.input_format, self.shard_bytes, self.location):
+                if (shard.file, shard.block) not in self.done:
+                    yield _shard_row(shard)
+        except NerError as err:
+            yield _shard_row(Shard(self.index, -1, self.source, self.input_format, 0, b""), str(err))
+        except OSError as err:
+            yield _shard_row(Shard(self.index, -1, self.source, self.input_format, 0, b""),
+                             f"{self.source}: cannot be read ({str(err).splitlines()[0][:200]})")
 
-        for shard in file_shards(self.source, self.index, self.input_format, self.shard_bytes):
-            if (shard.file, shard.block) not in self.done:
-                yield pa.table({name: pa.array([getattr(shard, name)],
-                                                pa.large_binary() if name == "data" else None)
-                                for name in SHARD_COLUMNS})
+
+def _shard_row(shard: Shard, error: str | None = None) -> Any:
+    import pyarrow as pa
+
+    columns = {name: pa.array([getattr(shard, name)], pa.large_binary() if name == "data" else None)
+               for name in SHARD_COLUMNS}
+    return pa.table({**columns, "error": pa.array([error], pa.string())})
 
 
 class ShardTagger:
@@ -145,17 +159,20 @@ class ShardTagger:
         self.fs, self.root = filesystem(output)
 
     def __call__(self, batch: dict) -> dict:
-        done = [self.tag_or_report(Shard(**{name: _plain(batch[name][i]) for name in SHARD_COLUMNS}))
-                for i in range(len(batch["file"]))]
+        done = [self.tag_or_report(Shard(**{name: _plain(batch[name][i]) for name in SHARD_COLUMNS}),
+                                   _error(batch["error"][i])) for i in range(len(batch["file"]))]
         return {key: [info[key] for info in done] for key in done[0]} if done else {}
 
-    def tag_or_report(self, shard: Shard) -> dict:
-        """The shard's manifest entry, or the user's error as data: Ray would retry a raised one and
-        keep only its traceback's text, and the driver must print one line naming the file and line."""
-        try:
-            return {**self.tag(shard), "error": None}
-        except NerError as err:
-            return {**dict.fromkeys(MANIFEST_FIELDS), "records": 0, "sentences": 0, "tokens": 0, "error": str(err)}
+    def tag_or_report(self, shard: Shard, error: str | None) -> dict:
+        """The shard's manifest entry, or the user's error (the read task's, or the shard's) as data:
+        Ray would retry a raised one and keep only its traceback's text, and the driver must print one
+        line naming the file and line."""
+        if not error:
+            try:
+                return {**self.tag(shard), "error": None}
+            except NerError as err:
+                error = str(err)
+        return {**dict.fromkeys(MANIFEST_FIELDS), "records": 0, "sentences": 0, "tokens": 0, "error": error}
 
     def tag(self, shard: Shard) -> dict:
         """Tag one shard into its output file; return what the manifest records of it."""
@@ -191,6 +208,11 @@ class ShardTagger:
 def _plain(value: Any) -> Any:
     """A numpy scalar from a Ray batch as the Python value a Shard holds."""
     return value.item() if hasattr(value, "item") and not isinstance(value, bytes) else value
+
+
+def _error(value: Any) -> str | None:
+    """An error column's value: a message, or None (an all-null column reaches numpy as NaN)."""
+    return value if isinstance(value, str) and value else None
 
 
 def connect(address: str | None) -> bool:
@@ -237,12 +259,16 @@ def tag_on_ray(model: Path, inputs: list[str], output: str, options: RayOptions,
         tagged = ray.data.read_datasource(source, num_cpus=0).map_batches(
             ShardTagger, fn_constructor_args=([model_ref], output if "://" in output else root, options, threads),
             batch_size=1, compute=ActorPoolStrategy(size=workers), num_cpus=threads, batch_format="numpy")
-        for row in tagged.iter_rows():
-            info = {key: _plain(value) for key, value in row.items()}
-            if info.pop("error"):
-                raise NerError(row["error"])
-            manifest.add(info)
-            new = {key: new[key] + (1 if key == "shards" else info[key]) for key in new}
+        # Closed explicitly, so that Ray Data's executor stops before Ray does, whatever ends the loop
+        # (its thread touching a shut-down worker at exit made the process abort).
+        with contextlib.closing(iter(tagged.iter_batches(batch_size=None, batch_format="numpy"))) as batches:
+            for batch in batches:
+                for index in range(len(batch["records"])):
+                    info = {key: _plain(values[index]) for key, values in batch.items()}
+                    if _error(info["error"]):
+                        raise NerError(info["error"])
+                    manifest.add({key: value for key, value in info.items() if key != "error"})
+                    new = {key: new[key] + (1 if key == "shards" else info[key]) for key in new}
         manifest.save(complete=True)
     except KeyboardInterrupt:
         manifest.save()

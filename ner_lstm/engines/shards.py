@@ -119,9 +119,17 @@ def shard_name(file: int, block: int, extension: str) -> str:
     return f"part-{file:05d}-{block:05d}{extension}"
 
 
-def file_shards(source: str, file: int, input_format: str, shard_bytes: int) -> Iterator[Shard]:
-    """Cut one input into shards; `auto` picks the format as `tag` does (extension, then content)."""
-    fs, path = filesystem(source)
+def locate(name: str) -> str:
+    """Where a worker finds an input: a URI as given, a local path made absolute here (a worker's
+    current directory is not the driver's)."""
+    return name if is_uri(name) else os.path.abspath(name)
+
+
+def file_shards(source: str, file: int, input_format: str, shard_bytes: int,
+                location: str | None = None) -> Iterator[Shard]:
+    """Cut one input (read at `location`, by default `source`) into shards; `auto` picks the format as
+    `tag` does (extension, then content)."""
+    fs, path = filesystem(location or source)
     if input_format == "parquet" or (input_format == "auto" and Path(path).suffix.lower() == ".parquet"):
         with fs.open_input_file(path) as handle:
             for block, (first, data) in enumerate(_cut_parquet(handle, source, shard_bytes)):
