@@ -21,7 +21,7 @@ from ner_lstm.data.corpus import read_conll  # noqa: E402
 from ner_lstm.data.sources import Fields, read_records  # noqa: E402
 from ner_lstm.engines.cluster import RayOptions, tag_on_ray  # noqa: E402
 from ner_lstm.engines.local import ModelSpec, tag_files  # noqa: E402
-from ner_lstm.engines.shards import MANIFEST, ShardManifest, file_shards  # noqa: E402
+from ner_lstm.engines.shards import MANIFEST, ShardManifest, file_shards, remove_temporaries  # noqa: E402
 from ner_lstm.errors import NerError, UsageError  # noqa: E402
 
 SHARD = 2_000  # bytes: a few sentences per shard, so small inputs make many shards
@@ -257,6 +257,16 @@ def test_an_earlier_run_is_never_overwritten_and_resume_needs_the_same_run(tmp_p
     (other / "part-00000-00000.jsonl").write_text("mine\n")
     with pytest.raises(UsageError, match="part-\\* files but no _manifest.json"):
         ShardManifest(fs, str(other), {}, resume=False)
+
+
+def test_a_killed_runs_temporaries_are_removed_and_nothing_else(tmp_path):
+    import pyarrow.fs as pafs
+
+    for name in (".part-00000-00001.jsonl.tmp-0a1b", "._manifest.json.tmp-2c3d", ".keep", "part-00000-00000.jsonl",
+                 "notes.tmp-1"):
+        (tmp_path / name).write_text("x")
+    remove_temporaries(pafs.LocalFileSystem(), str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".keep", "notes.tmp-1", "part-00000-00000.jsonl"]
 
 
 @pytest.mark.parametrize("args, message", [

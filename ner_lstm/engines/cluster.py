@@ -111,7 +111,7 @@ class ShardSource(Datasource):
     def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
                        data_context: Any = None) -> list[ReadTask]:
         return [ReadTask(_ReadFile(source, locate(source), index, self.options.input_format, self.options.shard_bytes,
-                                   self.done),
+                                   {block for file, block in self.done if file == index}),
                          BlockMetadata(num_rows=None, size_bytes=size, exec_stats=None, input_files=[source]))
                 for index, (source, size) in enumerate(zip(self.sources, self.sizes))]
 
@@ -126,12 +126,12 @@ class _ReadFile:
     index: int
     input_format: str
     shard_bytes: int
-    done: set[tuple[int, int]]
+    done: set[int]  # blocks of this file already tagged
 
     def __call__(self) -> Any:
         try:
             for shard in file_shards(self.source, self.index, self.input_format, self.shard_bytes, self.location):
-                if (shard.file, shard.block) not in self.done:
+                if shard.block not in self.done:
                     yield _shard_row(shard)
         except NerError as err:
             yield _shard_row(Shard(self.index, -1, self.source, self.input_format, 0, b""), str(err))

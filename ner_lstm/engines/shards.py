@@ -219,11 +219,12 @@ def write_atomic(fs: Any, path: str, data: bytes) -> None:
 
 
 def remove_temporaries(fs: Any, root: str) -> None:
-    """Drop the half-written shards of a killed run (never a finished one)."""
+    """Drop the half-written shards (and manifest) of a killed run, never a finished file."""
     import pyarrow.fs as pafs
 
     for info in fs.get_file_info(pafs.FileSelector(root)):
-        if info.type == pafs.FileType.File and info.base_name.startswith(".part-") and ".tmp-" in info.base_name:
+        name = info.base_name
+        if info.type == pafs.FileType.File and name.startswith((".part-", f".{MANIFEST}")) and ".tmp-" in name:
             fs.delete_file(info.path)
 
 
