@@ -30,6 +30,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+import ray  # noqa: E402
+
 from ner_lstm.cpus import available_cpus  # noqa: E402
 
 NER = [sys.executable, "-m", "ner_lstm", "tag"]
@@ -85,11 +87,11 @@ def main() -> None:
         records, tokens = write_corpus(args.data, corpus)
         print(f"corpus: {COPIES} files, {records:,} records, {tokens:,} tokens", flush=True)
         base = ["--model", str(args.model), str(corpus), "--input-format", "conll", "--output-format", "jsonl", "-o"]
-        ray = ["--engine", "ray", "--address", "auto"]
+        joined = ["--engine", "ray", "--address", "auto"]
         settings = {
             "local": NER + base + [str(work / "local")],
-            "ray_1_actor_2_threads": NER + ray + ["--workers", "1", "--threads", "2"] + base + [str(work / "ray1")],
-            "ray_2_actors_1_thread": NER + ray + ["--workers", "2", "--threads", "1"] + base + [str(work / "ray2")],
+            "ray_1_actor_2_threads": NER + joined + ["--workers", "1", "--threads", "2"] + base + [str(work / "ray1")],
+            "ray_2_actors_1_thread": NER + joined + ["--workers", "2", "--threads", "1"] + base + [str(work / "ray2")],
         }
         outputs = {"local": "local", "ray_1_actor_2_threads": "ray1", "ray_2_actors_1_thread": "ray2"}
         seconds: dict[str, list[float]] = {name: [] for name in settings}
@@ -112,8 +114,6 @@ def main() -> None:
             subprocess.run([RAY, "stop"], capture_output=True)
     rates = {name: round(tokens / statistics.median(values)) for name, values in seconds.items()}
     best_ray = max(rates["ray_1_actor_2_threads"], rates["ray_2_actors_1_thread"])
-    import ray as ray_module
-
     result = {
         "corpus": {"files": COPIES, "records": records, "tokens": tokens},
         "cpus": cpus, "runs": args.runs, "seconds": seconds, "tokens_per_s": rates,
@@ -125,7 +125,7 @@ def main() -> None:
         "ray_run_starting_its_own_cluster_tokens_per_s": round(tokens / with_start),
         "commands": {name: " ".join(command) for name, command in settings.items()},
         "model": str(args.model),
-        "versions": {"python": platform.python_version(), "ray": ray_module.__version__},
+        "versions": {"python": platform.python_version(), "ray": ray.__version__},
         "machine": platform.machine(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

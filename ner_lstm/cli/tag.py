@@ -10,6 +10,7 @@ import typer
 if TYPE_CHECKING:
     from ..data.sources import Fields
 
+from ..engines import SHARD_BYTES
 from .common import DEFAULT_MODEL, Backend, BackendOption, Encoding, ModelOption, app, handle_errors
 
 
@@ -54,7 +55,7 @@ def tag(
     engine: Annotated[Engine, typer.Option(help="local: this machine. ray: a Ray cluster (needs ner-lstm[ray]); writes a folder of jsonl or parquet shards and _manifest.json to -o.")] = Engine.local,
     address: Annotated[Optional[str], typer.Option(help="Ray engine: the cluster to join ('auto' finds one started with 'ray start'); without it a Ray on this machine is started for the run.")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="Ray engine: onnxruntime threads per actor (default: 1, or the cluster's CPUs / --workers).")] = None,
-    shard_size: Annotated[int, typer.Option(min=1, help="Ray engine: bytes of input per output shard, the unit of work, retry and --resume.")] = 4_000_000,
+    shard_size: Annotated[int, typer.Option(min=1, help="Ray engine: bytes of input per output shard, the unit of work, retry and --resume.")] = SHARD_BYTES,
     encoding: Encoding = "utf-8",
 ) -> None:
     """Tag files, directories or stdin in bulk: one output record per input line, sentence or JSON record.

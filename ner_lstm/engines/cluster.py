@@ -37,7 +37,8 @@ from ..inference.bundle import MANIFEST_FILE, check_dir, read_json  # noqa: E402
 from ..inference.tagger import BATCH_SIZE, Tagger  # noqa: E402
 from .local import render_window, windows  # noqa: E402
 from .outputs import OUTPUT_EXTENSIONS, rows_table  # noqa: E402
-from .shards import (SHARD_BYTES, Shard, ShardManifest, expand_sources, file_shards, filesystem,  # noqa: E402
+from . import SHARD_BYTES  # noqa: E402
+from .shards import (Shard, ShardManifest, expand_sources, file_shards, filesystem,  # noqa: E402
                      locate, remove_temporaries, shard_name, source_identity, write_atomic)
 
 RAY_FORMATS = ("jsonl", "parquet")

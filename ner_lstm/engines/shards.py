@@ -30,7 +30,6 @@ from ..data.lines import check_head, decoded_lines
 from ..data.sources import Fields, Record, batch_records, expand_inputs, line_records, sniff_format
 from ..errors import InputError, UsageError
 
-SHARD_BYTES = 4_000_000
 MANIFEST = "_manifest.json"
 READ_BYTES = 1 << 20
 PARQUET_BATCH_ROWS = 256
