@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/throughput.py --data ../shared/data/conll2003 --model models/conll2003
        [--runs 5] [--spacy-python benchmarks/.venv-spacy/bin/python] [--inference-venv .venv-inference]
+       [--baseline-model DIR] [--parts throughput cold_start memory footprint]
 
 1. Throughput: every distinct sentence of CoNLL-2003 train + valid + test (no sentence twice, so no
    cache of repeated sentences can help) as one pre-tokenised CoNLL file. `ner-lstm tag --input-format
@@ -9,6 +10,7 @@ Usage: python benchmarks/throughput.py --data ../shared/data/conll2003 --model m
    reads the same file, runs its `ner` pipe (a blank English pipeline with an initialised `ner` on the
    same labels; its speed does not depend on its weights) with `n_process` 1 and 2, and writes CoNLL.
    Runs interleaved; tokens per second of wall time, median of --runs; the ratio is against spaCy's best.
+   With --baseline-model, that model is timed in the same rounds and the ratio to it reported too.
 2. Cold start: a fresh `ner-lstm predict "Major Tom ..."` process beside spacy.load + tag of it
    (files in the page cache: one unmeasured run of each first).
 3. Memory: peak PSS and RSS, summed over the `ner-lstm tag` process and its workers, tagging 10 MB and
@@ -73,6 +75,9 @@ def throughput(args, work: Path, sentences: list[list[str]]) -> dict:
         "spacy_n_process_1": spacy + [str(work / "spacy-1.conll"), "1"],
         "spacy_n_process_2": spacy + [str(work / "spacy-2.conll"), "2"],
     }
+    if args.baseline_model:  # the model a recipe change replaces, timed in the same rounds
+        baseline = [part if part != str(args.model) else str(args.baseline_model) for part in ours]
+        commands["ner_lstm_baseline_model"] = baseline + [str(work / "baseline.conll")]
     seconds: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(args.runs):  # interleaved, so every setting sees the same machine load
         for name, command in commands.items():
@@ -82,9 +87,13 @@ def throughput(args, work: Path, sentences: list[list[str]]) -> dict:
     assert (work / "ours.conll").read_bytes() == (work / "ours-w2.conll").read_bytes(), "workers change no tag"
     rates = {name: round(total / statistics.median(values)) for name, values in seconds.items()}
     spacy_best = max(rates["spacy_n_process_1"], rates["spacy_n_process_2"])
-    return {"sentences": len(sentences), "tokens": total, "runs": args.runs, "seconds": seconds,
-            "tokens_per_s": rates, "spacy_best_tokens_per_s": spacy_best,
-            "ratio_to_spacy_best": round(rates["ner_lstm"] / spacy_best, 2)}
+    result = {"sentences": len(sentences), "tokens": total, "runs": args.runs, "seconds": seconds,
+              "tokens_per_s": rates, "spacy_best_tokens_per_s": spacy_best,
+              "ratio_to_spacy_best": round(rates["ner_lstm"] / spacy_best, 2)}
+    if args.baseline_model:
+        result["baseline_model"] = str(args.baseline_model)
+        result["ratio_to_baseline_model"] = round(rates["ner_lstm"] / rates["ner_lstm_baseline_model"], 3)
+    return result
 
 
 def cold_start(args, work: Path) -> dict:
@@ -156,6 +165,9 @@ def report(result: dict) -> None:
               f"ner-lstm {r['ner_lstm']:,} tokens/s (--workers 2: {r['ner_lstm_workers_2']:,}); spaCy NER-only "
               f"n_process=1 {r['spacy_n_process_1']:,}, n_process=2 {r['spacy_n_process_2']:,}; "
               f"{t['ratio_to_spacy_best']}x spaCy's best", flush=True)
+        if "baseline_model" in t:
+            print(f"baseline model {t['baseline_model']}: {r['ner_lstm_baseline_model']:,} tokens/s; this model "
+                  f"{t['ratio_to_baseline_model']}x of it", flush=True)
     if "cold_start" in result:
         c = result["cold_start"]
         print(f"cold start: ner-lstm predict {c['ner_lstm_median_s']} s, spaCy load + tag {c['spacy_median_s']} s")
@@ -172,6 +184,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="folder with train.txt, valid.txt, test.txt")
     parser.add_argument("--model", type=Path, required=True, help="a trained ner-lstm model directory")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--baseline-model", type=Path, help="also time tagging with this model, in the same rounds")
     parser.add_argument("--memory-sizes", type=int, nargs="*", default=[10, 100], help="MB of generated text")
     parser.add_argument("--spacy-python", default=str(HERE / ".venv-spacy" / "bin" / "python"))
     parser.add_argument("--inference-venv", type=Path, default=HERE.parent / ".venv-inference")

@@ -166,3 +166,44 @@ def test_manifest_catches_a_swapped_or_damaged_file(small_model, tmp_path):
     (path / "glove.npy").unlink()
     with pytest.raises(ModelError, match="glove.npy: missing"):
         verify_manifest(path)
+
+
+def test_neighbour_word_loss_predicts_each_words_neighbours_and_leaves_tagging_alone(small_model, tmp_path):
+    from dataclasses import replace
+
+    plain, vocab = small_model
+    # The 3 commonest words and "any other"; no dropout, so training-mode states equal inference's.
+    config = replace(SMALL, lm_weight=0.5, lm_classes=4, dropout=0.0)
+    model = build_model(config, vocab)
+    model.set_weights([np.random.default_rng(9 + i).normal(size=w.shape).astype("float32")
+                       for i, w in enumerate(model.get_weights())])
+    for layer in plain.layers:
+        if layer.weights:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+    inputs = encode_batch(SENTENCES, vocab)
+    np.testing.assert_array_equal(np.asarray(model(inputs, training=False)), np.asarray(plain(inputs, training=False)))
+    assert not model.losses, "no loss outside training"
+
+    model(inputs, training=True)
+    (added,) = model.losses
+    states = np.asarray(keras.Model(model.inputs, model.get_layer("bilstm").output)(inputs, training=False))
+    head = model.get_layer("neighbour_words")
+    words, half, total = inputs["word"], states.shape[-1] // 2, 0.0
+    for direction, part, step in (("forward", slice(None, half), 1), ("backward", slice(half, None), -1)):
+        hidden_kernel, hidden_bias = (np.asarray(w) for w in head.heads[direction][0].weights)
+        out_kernel, out_bias = (np.asarray(w) for w in head.heads[direction][1].weights)
+        for b, sentence in enumerate(SENTENCES):
+            for t in range(len(sentence)):
+                if not 0 <= t + step < len(sentence):
+                    continue
+                target = words[b, t + step] - 2 if 2 <= words[b, t + step] < 5 else 3
+                logits = np.tanh(states[b, t, part] @ hidden_kernel + hidden_bias) @ out_kernel + out_bias
+                total -= logits[target] - np.log(np.exp(logits).sum())
+    assert float(added) == pytest.approx(0.5 * total / len(SENTENCES), rel=1e-3)
+
+    path = tmp_path / "m"
+    save_bundle(path, model, {"format_version": FORMAT_VERSION, "model": config.to_json(), "labels": vocab.labels},
+                vocab, {"epoch": 1})
+    export_onnx(model, path)
+    onnx, keras_tagger = Tagger.load(path, backend="onnx"), Tagger.load(path, backend="keras")
+    np.testing.assert_allclose(onnx.emissions(inputs), keras_tagger.emissions(inputs), rtol=1e-4, atol=1e-4)

@@ -130,3 +130,32 @@ def test_seeds_report_the_spread_and_keep_the_best_on_dev(tmp_path):
         refused = CliRunner().invoke(app, ["train", "--train", str(SAMPLE / "train.txt"), "--model", str(tmp_path / "n"),
                                            "--embeddings", "none", *bad])
         assert refused.exit_code == 2 and message in refused.stderr, refused.output
+
+
+def test_final_retrains_on_train_and_dev_for_the_epochs_chosen_on_dev(tmp_path):
+    from typer.testing import CliRunner
+
+    from ner_lstm.cli import app
+
+    model = tmp_path / "m"
+    result = CliRunner().invoke(app, [
+        "train", "--train", str(SAMPLE / "train.txt"), "--dev", str(SAMPLE / "dev.txt"), "--test", str(SAMPLE / "test.txt"),
+        "--model", str(model), "--embeddings", "none", "--epochs", "4", "--patience", "1", "--final"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((model / "metrics.json").read_text())
+    chosen = metrics["final"]["selected_epochs"]
+    assert 1 <= chosen <= 4 and metrics["epoch"] == chosen and "dev" not in metrics and "test" in metrics
+    selection_f1 = 100 * metrics["final"]["selection_dev"]["f1"]
+    assert f"selected {chosen} epochs on dev (F1 {selection_f1:.2f})" in result.stdout
+    assert f"epoch {chosen}: " in result.stdout and "(best, saved)" in result.stdout.split(f"epoch {chosen}: ")[1].splitlines()[0]
+    log = [json.loads(line) for line in (model / "training.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in log] == list(range(1, chosen + 1)), "exactly the chosen epochs, never stopped early"
+    assert all("dev_f1" not in h for h in log)
+    config = json.loads((model / "config.json").read_text())
+    sentences = sum(len(read_conll(SAMPLE / f"{part}.txt")) for part in ("train", "dev"))
+    assert config["data"]["train"]["sentences"] == sentences and config["data"]["dev"]["sentences"] == 0
+    assert f"trained on train + dev for the {chosen} epochs chosen on dev" in result.stdout
+    assert not list(tmp_path.glob(".m.*")), "no selection run or checkpoint left behind"
+    refused = CliRunner().invoke(app, ["train", "--train", str(SAMPLE / "train.txt"), "--model", str(tmp_path / "n"),
+                                       "--embeddings", "none", "--final", "--resume"])
+    assert refused.exit_code == 2 and "cannot be combined with --final" in refused.stderr, refused.output

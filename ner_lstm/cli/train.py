@@ -36,6 +36,7 @@ def train(
     max_minutes: Annotated[Optional[float], typer.Option(min=0.0, help="Stop training after this many minutes (the partial epoch is scored with averaged weights).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its last checkpoint (same data and options).")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing model directory.")] = False,
+    final: Annotated[bool, typer.Option(help="After choosing the epoch count on dev, retrain on train + dev for that many epochs and keep that model (report its test F1 apart: it has no dev score).")] = False,
     tag_column: TagColumn = -1,
     encoding: Encoding = "utf-8",
 ) -> None:
@@ -58,11 +59,18 @@ def train(
     if corpora.held_out:
         typer.echo(f"no --dev given: holding out {len(corpora.dev)} of the training sentences for model selection",
                    err=True)
+    run_one = train_model
+    if final:
+        from ..training.final import train_final as run_one
     if seeds:
-        _train_seeds(corpora, model, options, seeds)
+        _train_seeds(corpora, model, options, seeds, run_one)
         return
-    summary = train_model(corpora, model, options)
-    typer.echo(f"best epoch {summary['best_epoch']}: dev F1 {100 * summary['best_dev_f1']:.2f}; model saved in {model}")
+    summary = run_one(corpora, model, options)
+    if final:
+        typer.echo(f"trained on train + dev for the {summary['best_epoch']} epochs chosen on dev "
+                   f"(dev F1 {100 * summary['best_dev_f1']:.2f} then); model saved in {model}")
+    else:
+        typer.echo(f"best epoch {summary['best_epoch']}: dev F1 {100 * summary['best_dev_f1']:.2f}; model saved in {model}")
     if "test" in summary:
         typer.echo(f"test F1 {100 * summary['test']['f1']:.2f} (conlleval-compatible)")
 
@@ -76,14 +84,14 @@ def _seeds(given: list[int] | None, extra: list[str]) -> list[int]:
     return [*(given or []), *map(int, extra)]
 
 
-def _train_seeds(corpora, model, options, seeds: list[int]) -> None:
+def _train_seeds(corpora, model, options, seeds: list[int], run_one) -> None:
     from ..training.seeds import train_seeds
 
     def report(run: dict) -> None:
         test = f", test F1 {100 * run['test_f1']:.2f}" if "test_f1" in run else ""
         typer.echo(f"seed {run['seed']}: dev F1 {100 * run['dev_f1']:.2f}{test} (epoch {run['epoch']} of {run['epochs']})")
 
-    figures = train_seeds(corpora, model, options, seeds, report)
+    figures = train_seeds(corpora, model, options, seeds, report, run_one)
     for split in ("dev_f1", "test_f1"):
         if split in figures:
             s = figures[split]

@@ -12,6 +12,7 @@ import keras
 from keras import layers, ops
 
 from .crf import CRF
+from .language_model import NeighbourWordLoss
 from .vocab import CASES, Vocab
 
 
@@ -27,6 +28,9 @@ class ModelConfig:
     case_dim: int = 8
     lstm_units: int = 200
     dropout: float = 0.5
+    lm_weight: float = 0.0  # the neighbour-word loss's weight; 0 leaves it out
+    lm_classes: int = 7500
+    lm_hidden: int = 50
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -106,6 +110,9 @@ def build_model(config: ModelConfig, vocab: Vocab) -> keras.Model:
     x = layers.Dropout(config.dropout)(x)
     mask = ops.not_equal(word, 0)
     x = layers.Bidirectional(layers.LSTM(config.lstm_units, return_sequences=True), name="bilstm")(x, mask=mask)
+    if config.lm_weight:
+        classes = min(config.lm_classes, len(vocab.words) + 1)
+        x = NeighbourWordLoss(classes, config.lm_hidden, config.lm_weight, name="neighbour_words")([x, word])
     x = layers.Dropout(config.dropout)(x)
     emissions = layers.Dense(len(vocab.labels), name="emissions")(x)
     outputs = CRF(len(vocab.labels), name="crf")(emissions)

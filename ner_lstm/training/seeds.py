@@ -32,9 +32,9 @@ def seeds_dir(model_dir: Path) -> Path:
 
 
 def train_seeds(corpora: Corpora, model_dir: Path, options: TrainOptions, seeds: Sequence[int],
-                report: Callable[[dict], None] = lambda run: None) -> dict:
-    """Train once per seed (each a complete run with early stopping), keep the best by dev F1 as
-    `model_dir`, and add every run's figures to its metrics.json under "seeds"."""
+                report: Callable[[dict], None] = lambda run: None, run_one: Callable[..., dict] = train_model) -> dict:
+    """Train once per seed (each a complete run of `run_one`: `train_model`, or `train_final`), keep the
+    best by dev F1 as `model_dir`, and add every run's figures to its metrics.json under "seeds"."""
     if options.resume:
         raise UsageError("--resume continues one interrupted run; it cannot be combined with --seeds")
     if len(set(seeds)) != len(seeds):
@@ -44,7 +44,7 @@ def train_seeds(corpora: Corpora, model_dir: Path, options: TrainOptions, seeds:
     shutil.rmtree(work, ignore_errors=True)
     runs = []
     for seed in seeds:
-        summary = train_model(corpora, work / f"seed{seed}", replace(options, seed=seed, overwrite=True))
+        summary = run_one(corpora, work / f"seed{seed}", replace(options, seed=seed, overwrite=True))
         run = {"seed": seed, "dev_f1": summary["best_dev_f1"], "epoch": summary["best_epoch"],
                "epochs": summary["epochs"], "minutes": summary["minutes"]}
         if "test" in summary:

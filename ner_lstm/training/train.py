@@ -152,9 +152,10 @@ def plot_history(history: list[dict], path: Path) -> None:
     loss_axis.plot(epochs, [h["loss"] for h in history], "o-", color="tab:blue", label="training loss")
     loss_axis.set_xlabel("epoch")
     loss_axis.set_ylabel("training loss (NLL per sentence)", color="tab:blue")
-    f1_axis = loss_axis.twinx()
-    f1_axis.plot(epochs, [100 * h["dev_f1"] for h in history], "s-", color="tab:red", label="dev F1")
-    f1_axis.set_ylabel("dev entity F1 (%)", color="tab:red")
+    if all("dev_f1" in h for h in history):
+        f1_axis = loss_axis.twinx()
+        f1_axis.plot(epochs, [100 * h["dev_f1"] for h in history], "s-", color="tab:red", label="dev F1")
+        f1_axis.set_ylabel("dev entity F1 (%)", color="tab:red")
     figure.suptitle("ner-lstm training")
     figure.tight_layout()
     write_file_atomic(path, lambda tmp: figure.savefig(tmp, format="png", dpi=90))
@@ -263,32 +264,41 @@ class Trainer:
         if self.tagger is None:  # one Tagger for the run: its traced function is reused every epoch
             self.tagger = Tagger.from_keras(self.model, self.vocab)
         self.tagger.set_crf(crf_json(self.model))
-        dev_scores = score_tagger(self.tagger, dev)
+        dev_scores = score_tagger(self.tagger, dev) if dev else None
         seconds = time.monotonic() - started  # the epoch's wall time, scoring dev included
         state = self.state
         state["epoch"] += 1
         state["elapsed"] += seconds
-        state["history"].append({"epoch": state["epoch"], "loss": round(float(loss), 4),
-                                 "dev_f1": dev_scores["f1"], "dev_precision": dev_scores["precision"],
-                                 "dev_recall": dev_scores["recall"], "seconds": round(seconds, 1),
-                                 "elapsed_minutes": round(state["elapsed"] / 60, 2)})
+        entry = {"epoch": state["epoch"], "loss": round(float(loss), 4), "seconds": round(seconds, 1),
+                 "elapsed_minutes": round(state["elapsed"] / 60, 2)}
+        if dev_scores is not None:
+            entry.update(dev_f1=dev_scores["f1"], dev_precision=dev_scores["precision"],
+                         dev_recall=dev_scores["recall"])
         if self.partial is not None:
-            state["history"][-1]["partial_steps"] = list(self.partial)
-        improved = dev_scores["f1"] > state["best_f1"]
+            entry["partial_steps"] = list(self.partial)
+        state["history"].append(entry)
+        # Without dev data (a --final run has trained on it) every epoch replaces the last.
+        improved = dev_scores is None or dev_scores["f1"] > state["best_f1"]
         if improved:
-            state.update(best_f1=dev_scores["f1"], best_epoch=state["epoch"], wait=0)
-            self.save_best({"epoch": state["epoch"], "dev": dev_scores})
+            state.update(best_f1=dev_scores["f1"] if dev_scores else -1.0, best_epoch=state["epoch"], wait=0)
+            self.save_best({"epoch": state["epoch"], **({"dev": dev_scores} if dev_scores else {})})
         else:
             state["wait"] += 1
             update_bundle(self.model_dir, lambda tmp: _write_history(tmp, state["history"]))
         self.save_checkpoint()
-        mark = " (best, saved)" if improved else f" (best {100 * state['best_f1']:.2f} at epoch {state['best_epoch']})"
-        self.say(f"epoch {state['epoch']}: loss {loss:.3f}, dev F1 {100 * dev_scores['f1']:.2f}{mark}")
+        self.say(self._epoch_line(loss, dev_scores, improved))
         if self.partial is not None:
             done, total = self.partial
             self.say(f"time limit (--max-minutes {self.options.max_minutes}) reached after {done} of {total} steps "
                      f"of epoch {state['epoch']}: the partial epoch was scored with its averaged weights")
         return state["wait"] >= self.options.patience
+
+    def _epoch_line(self, loss: float, dev_scores: dict | None, improved: bool) -> str:
+        state = self.state
+        if dev_scores is None:
+            return f"epoch {state['epoch']}: loss {loss:.3f} (saved)"
+        mark = " (best, saved)" if improved else f" (best {100 * state['best_f1']:.2f} at epoch {state['best_epoch']})"
+        return f"epoch {state['epoch']}: loss {loss:.3f}, dev F1 {100 * dev_scores['f1']:.2f}{mark}"
 
     def say(self, message: str) -> None:
         if self.options.verbose:
