@@ -48,6 +48,7 @@ def train_once(data: Path, seed: int, workdir: Path, options: list[str]) -> dict
         "minutes_training": round(before + log[-1]["elapsed_minutes"], 2),
         "wall_minutes_whole_process": round(wall / 60, 2),
         "peak_rss_mb": round(measured["peak_rss_mb"]),
+        **({"selection_minutes_to_selected_epoch": final["selection_minutes_to_best"]} if final else {}),
     }
 
 

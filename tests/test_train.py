@@ -156,6 +156,9 @@ def test_final_retrains_on_train_and_dev_for_the_epochs_chosen_on_dev(tmp_path):
     assert config["data"]["train"]["sentences"] == sentences and config["data"]["dev"]["sentences"] == 0
     assert f"trained on train + dev for the {chosen} epochs chosen on dev" in result.stdout
     assert not list(tmp_path.glob(".m.*")), "no selection run or checkpoint left behind"
+    described = CliRunner().invoke(app, ["info", "--model", str(model)])
+    assert f"final:        trained on train + dev for the {chosen} epochs chosen on dev (dev F1 {selection_f1:.2f} then)" \
+        in described.stdout, described.output
     refused = CliRunner().invoke(app, ["train", "--train", str(SAMPLE / "train.txt"), "--model", str(tmp_path / "n"),
                                        "--embeddings", "none", "--final", "--resume"])
     assert refused.exit_code == 2 and "cannot be combined with --final" in refused.stderr, refused.output

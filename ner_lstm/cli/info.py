@@ -36,6 +36,10 @@ def _format_info(d: dict) -> str:
     scores = d["scores"]
     if scores:
         lines.append(f"selected:     epoch {scores.get('epoch')}")
+        if "final" in scores:
+            final = scores["final"]
+            lines.append(f"final:        trained on train + dev for the {final['selected_epochs']} epochs chosen on dev "
+                         f"(dev F1 {100 * final['selection_dev']['f1']:.2f} then)")
         for split in ("dev", "test"):
             if split in scores:
                 s = scores[split]

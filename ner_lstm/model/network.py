@@ -29,7 +29,7 @@ class ModelConfig:
     lstm_units: int = 200
     dropout: float = 0.5
     lm_weight: float = 0.0  # the neighbour-word loss's weight; 0 leaves it out
-    lm_classes: int = 7500
+    lm_classes: int = 2000
     lm_hidden: int = 50
 
     def to_json(self) -> dict:

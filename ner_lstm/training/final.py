@@ -45,7 +45,8 @@ def train_final(corpora: Corpora, model_dir: Path, options: TrainOptions) -> dic
     final_options = replace(options, epochs=epochs, patience=epochs + 1, max_minutes=None, overwrite=True)
     summary = train_model(merged(corpora), model_dir, final_options)
     record = {"selected_epochs": epochs, "selection_dev": read_json(work / "metrics.json")["dev"],
-              "selection_minutes": selection["minutes"], "trained_on": ["train", "dev"]}
+              "selection_minutes": selection["minutes"], "selection_minutes_to_best": selection["minutes_to_best"],
+              "trained_on": ["train", "dev"]}
     update_bundle(model_dir, lambda tmp: write_json(tmp / "metrics.json",
                                                     {**read_json(tmp / "metrics.json"), "final": record}))
     shutil.rmtree(work, ignore_errors=True)

@@ -343,8 +343,9 @@ class Trainer:
 
     def summary(self) -> dict:
         s = self.state
+        to_best = next((h["elapsed_minutes"] for h in s["history"] if h["epoch"] == s["best_epoch"]), 0.0)
         return {"best_epoch": s["best_epoch"], "best_dev_f1": s["best_f1"], "epochs": s["epoch"],
-                "minutes": round(s["elapsed"] / 60, 2), "model_dir": str(self.model_dir)}
+                "minutes": round(s["elapsed"] / 60, 2), "minutes_to_best": to_best, "model_dir": str(self.model_dir)}
 
     def finish(self, test: Sequence[Sentence] | None = None) -> dict | None:
         """Export the selected model for the light runtime, score `test` with it once, drop the checkpoint.
