@@ -171,7 +171,8 @@ def test_manifest_catches_a_swapped_or_damaged_file(small_model, tmp_path):
 def test_neighbour_word_loss_predicts_each_words_neighbours_and_leaves_tagging_alone(small_model, tmp_path):
     from dataclasses import replace
 
-    plain, vocab = small_model
+    _, vocab = small_model
+    plain = build_model(replace(SMALL, lm_weight=0.0, dropout=0.0), vocab)
     # The 3 commonest words and "any other"; no dropout, so training-mode states equal inference's.
     config = replace(SMALL, lm_weight=0.5, lm_classes=4, dropout=0.0)
     model = build_model(config, vocab)

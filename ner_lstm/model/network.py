@@ -1,4 +1,5 @@
-"""The network: GloVe + trainable word vectors, a character CNN, case features, BiLSTM, CRF.
+"""The network: GloVe + trainable word vectors, a character CNN, case features, BiLSTM, CRF
+(and, while training, a neighbour-word language-model loss on the BiLSTM).
 
 `build_model` builds the layers and nothing else; training and decoding live elsewhere.
 The frozen GloVe vectors arrive as an input (looked up by the batch encoder from
@@ -28,7 +29,7 @@ class ModelConfig:
     case_dim: int = 8
     lstm_units: int = 200
     dropout: float = 0.5
-    lm_weight: float = 0.0  # the neighbour-word loss's weight; 0 leaves it out
+    lm_weight: float = 0.1  # the neighbour-word loss's weight (training only); 0 leaves it out
     lm_classes: int = 2000
     lm_hidden: int = 50
 
