@@ -208,3 +208,12 @@ def test_neighbour_word_loss_predicts_each_words_neighbours_and_leaves_tagging_a
     export_onnx(model, path)
     onnx, keras_tagger = Tagger.load(path, backend="onnx"), Tagger.load(path, backend="keras")
     np.testing.assert_allclose(onnx.emissions(inputs), keras_tagger.emissions(inputs), rtol=1e-4, atol=1e-4)
+
+    # Tagging costs what it cost without the loss: the exported graph is the same, node for node.
+    import onnx as onnx_format
+
+    (tmp_path / "plain").mkdir()
+    export_onnx(plain, tmp_path / "plain")
+    graphs = [onnx_format.load(str(p / "model.onnx")).graph for p in (path, tmp_path / "plain")]
+    assert [n.op_type for n in graphs[0].node] == [n.op_type for n in graphs[1].node]
+    assert [tuple(w.dims) for w in graphs[0].initializer] == [tuple(w.dims) for w in graphs[1].initializer]
