@@ -104,15 +104,23 @@ def test_refuses_to_overwrite_without_flag(tmp_path):
     check_target(tmp_path / "m", resume=False, overwrite=True)
 
 
-def test_seeds_report_the_spread_and_keep_the_best_on_dev(tmp_path):
+def cli(*args: str):
     from typer.testing import CliRunner
 
     from ner_lstm.cli import app
 
+    return CliRunner().invoke(app, list(args))
+
+
+def train_sample(model, *options: str):
+    """`ner-lstm train` on the sample's train/dev/test, without GloVe (fast)."""
+    return cli("train", "--train", str(SAMPLE / "train.txt"), "--dev", str(SAMPLE / "dev.txt"),
+               "--test", str(SAMPLE / "test.txt"), "--model", str(model), "--embeddings", "none", *options)
+
+
+def test_seeds_report_the_spread_and_keep_the_best_on_dev(tmp_path):
     model = tmp_path / "m"
-    result = CliRunner().invoke(app, [
-        "train", "--train", str(SAMPLE / "train.txt"), "--dev", str(SAMPLE / "dev.txt"), "--test", str(SAMPLE / "test.txt"),
-        "--model", str(model), "--embeddings", "none", "--epochs", "2", "--seeds", "3", "4"])
+    result = train_sample(model, "--epochs", "2", "--seeds", "3", "4")
     assert result.exit_code == 0, result.output
     assert [line.split(":")[0] for line in result.stdout.splitlines() if line.startswith("seed ")] == ["seed 3", "seed 4"]
     assert "dev F1 over 2 seeds:" in result.stdout and "test F1 over 2 seeds:" in result.stdout
@@ -127,20 +135,13 @@ def test_seeds_report_the_spread_and_keep_the_best_on_dev(tmp_path):
     assert not list(tmp_path.glob(".m.*")), "no per-seed directories or checkpoints left behind"
     for bad, message in ((["--seeds", "1", "2", "--resume"], "cannot be combined with --seeds"),
                          (["--seeds", "1", "x"], "unexpected arguments: x")):
-        refused = CliRunner().invoke(app, ["train", "--train", str(SAMPLE / "train.txt"), "--model", str(tmp_path / "n"),
-                                           "--embeddings", "none", *bad])
+        refused = cli("train", "--train", str(SAMPLE / "train.txt"), "--model", str(tmp_path / "n"), "--embeddings", "none", *bad)
         assert refused.exit_code == 2 and message in refused.stderr, refused.output
 
 
 def test_final_retrains_on_train_and_dev_for_the_epochs_chosen_on_dev(tmp_path):
-    from typer.testing import CliRunner
-
-    from ner_lstm.cli import app
-
     model = tmp_path / "m"
-    result = CliRunner().invoke(app, [
-        "train", "--train", str(SAMPLE / "train.txt"), "--dev", str(SAMPLE / "dev.txt"), "--test", str(SAMPLE / "test.txt"),
-        "--model", str(model), "--embeddings", "none", "--epochs", "4", "--patience", "1", "--final"])
+    result = train_sample(model, "--epochs", "4", "--patience", "1", "--final")
     assert result.exit_code == 0, result.output
     metrics = json.loads((model / "metrics.json").read_text())
     chosen = metrics["final"]["selected_epochs"]
@@ -156,9 +157,9 @@ def test_final_retrains_on_train_and_dev_for_the_epochs_chosen_on_dev(tmp_path):
     assert config["data"]["train"]["sentences"] == sentences and config["data"]["dev"]["sentences"] == 0
     assert f"trained on train + dev for the {chosen} epochs chosen on dev" in result.stdout
     assert not list(tmp_path.glob(".m.*")), "no selection run or checkpoint left behind"
-    described = CliRunner().invoke(app, ["info", "--model", str(model)])
+    described = cli("info", "--model", str(model))
     assert f"final:        trained on train + dev for the {chosen} epochs chosen on dev (dev F1 {selection_f1:.2f} then)" \
         in described.stdout, described.output
-    refused = CliRunner().invoke(app, ["train", "--train", str(SAMPLE / "train.txt"), "--model", str(tmp_path / "n"),
-                                       "--embeddings", "none", "--final", "--resume"])
+    refused = cli("train", "--train", str(SAMPLE / "train.txt"), "--model", str(tmp_path / "n"), "--embeddings", "none",
+                  "--final", "--resume")
     assert refused.exit_code == 2 and "cannot be combined with --final" in refused.stderr, refused.output
