@@ -163,3 +163,32 @@ def test_final_retrains_on_train_and_dev_for_the_epochs_chosen_on_dev(tmp_path):
     refused = cli("train", "--train", str(SAMPLE / "train.txt"), "--model", str(tmp_path / "n"), "--embeddings", "none",
                   "--final", "--resume")
     assert refused.exit_code == 2 and "cannot be combined with --final" in refused.stderr, refused.output
+
+
+@pytest.mark.parametrize("style", ["wnut17", "wikiann"])
+def test_other_corpus_styles_train_and_evaluate(tmp_path, style):
+    """WNUT-17 (tweets, tab-separated, lowercase types with hyphens) and WikiANN (`en:` prefixed tokens,
+    no -DOCSTART-, one-token sentences) train with the default recipe, language-model loss included."""
+    if style == "wnut17":
+        sentences = [[("@paul", "O"), ("loves", "O"), ("the", "O"), ("new", "O"), ("star", "B-creative-work"),
+                      ("wars", "I-creative-work"), ("http://t.co/x", "O")],
+                     [("apple", "B-corporation"), ("stock", "O"), ("up", "O"), ("in", "O"), ("nyc", "B-location")],
+                     [("lol", "O")]]
+        separator = "\t"
+    else:
+        sentences = [[("en:Paris", "B-LOC"), ("en:Saint-Germain", "I-LOC")],
+                     [("en:Born", "O"), ("en:in", "O"), ("en:Oslo", "B-LOC"), ("en:,", "O"), ("en:Norway", "B-LOC")],
+                     [("en:Acme", "B-ORG")], [("en:Ada", "B-PER"), ("en:Lovelace", "I-PER")]]
+        separator = " "
+    text = "\n\n".join("\n".join(f"{token}{separator}{tag}" for token, tag in s) for s in sentences * 6) + "\n"
+    data = tmp_path / f"{style}.txt"
+    data.write_text(text, "utf-8")
+    model = tmp_path / "m"
+    trained = cli("train", "--train", str(data), "--dev", str(data), "--model", str(model), "--embeddings", "none",
+                  "--epochs", "2")
+    assert trained.exit_code == 0, trained.output
+    labels = json.loads((model / "config.json").read_text())["labels"]
+    assert {tag[2:] for _, tag in sum(sentences, []) if tag != "O"} == {label[2:] for label in labels if label != "O"}
+    scored = cli("evaluate", "--model", str(model), str(data), "--json")
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.stdout)["support"] == 6 * sum(tag.startswith("B-") for _, tag in sum(sentences, []))
