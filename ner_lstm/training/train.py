@@ -261,10 +261,12 @@ class Trainer:
             # Keras copies the averaged weights in at each full epoch's end only; a cut epoch is
             # scored and saved with the average of its steps too, never with the raw weights.
             self.model.optimizer.finalize_variable_values(self.model.trainable_variables)
-        if self.tagger is None:  # one Tagger for the run: its traced function is reused every epoch
-            self.tagger = Tagger.from_keras(self.model, self.vocab)
-        self.tagger.set_crf(crf_json(self.model))
-        dev_scores = score_tagger(self.tagger, dev) if dev else None
+        dev_scores = None
+        if dev:  # a --final run has no dev left to score
+            if self.tagger is None:  # one Tagger for the run: its traced function is reused every epoch
+                self.tagger = Tagger.from_keras(self.model, self.vocab)
+            self.tagger.set_crf(crf_json(self.model))
+            dev_scores = score_tagger(self.tagger, dev)
         seconds = time.monotonic() - started  # the epoch's wall time, scoring dev included
         state = self.state
         state["epoch"] += 1
