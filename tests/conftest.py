@@ -33,6 +33,7 @@ def trained_model(tmp_path_factory) -> Path:
     result = CliRunner().invoke(app, [
         "train", "--train", str(SAMPLE / "train.txt"), "--dev", str(SAMPLE / "dev.txt"),
         "--test", str(SAMPLE / "test.txt"), "--model", str(model), "--epochs", "8", "--seed", "7",
+        "--document-context",  # so every reader, engine and the server are tested with the context on
     ])
     assert result.exit_code == 0, result.output
     return model

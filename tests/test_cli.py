@@ -84,8 +84,9 @@ def test_info(trained_model):
     result = run("info", "--model", str(trained_model))
     assert result.exit_code == 0, result.output
     assert "B-PER" in result.stdout and "dev F1" in result.stdout and "keras" in result.stdout
+    assert "context:      each word's case elsewhere in its document" in result.stdout
     described = json.loads(run("info", "--model", str(trained_model), "--json").stdout)
-    assert described["vocabulary"]["glove_words"] == 400000
+    assert described["vocabulary"]["glove_words"] == 400000 and described["network"]["document_context"] is True
 
 
 def test_missing_model_is_a_one_line_error(tmp_path):

@@ -50,7 +50,9 @@ def inputs(tmp_path_factory, sample) -> dict[str, Path]:
     pq.write_table(pa.Table.from_pylist([{"text": " ".join(t), "n": i} for i, t in enumerate(sentences)]), parquet,
                    row_group_size=50)
     conll = folder / "gold.conll"
-    conll.write_text("-DOCSTART- O\n\n" + (sample / "test.txt").read_text() * 3)
+    blocks = (sample / "test.txt").read_text().strip().split("\n\n")
+    conll.write_text("".join("-DOCSTART- O\n\n" + "\n\n".join(blocks[i:i + 5]) + "\n\n"
+                             for i in range(0, len(blocks), 5)) * 3)  # documents of five sentences
     return {"text": text, "jsonl": jsonl, "parquet": parquet, "conll": conll}
 
 
@@ -89,7 +91,16 @@ def test_shards_hold_the_same_records_as_the_whole_file(inputs, fmt):
     if fmt != "parquet":
         assert b"".join(s.data for s in shards) == inputs[fmt].read_bytes()
     if fmt == "conll":
-        assert all(s.data.endswith(b"\n\n") for s in shards[:-1]), "no sentence is split between shards"
+        assert all(s.data.startswith(b"-DOCSTART-") for s in shards), "no document is split between shards"
+        assert {len(r.sentences) for shard in shards for r in shard.records(Fields())} == {5}, "a record per document"
+
+
+def test_a_conll_file_without_documents_is_cut_between_sentences(inputs, tmp_path):
+    plain = tmp_path / "plain.conll"
+    plain.write_bytes(inputs["conll"].read_bytes().replace(b"-DOCSTART- O\n\n", b""))
+    shards = list(file_shards(str(plain), 0, "auto", SHARD))
+    assert len(shards) > 3 and all(s.data.endswith(b"\n\n") for s in shards[:-1]), "no sentence is split"
+    assert {len(r.sentences) for shard in shards for r in shard.records(Fields())} == {1}, "a record per sentence"
 
 
 def test_the_same_file_is_always_cut_the_same_way(inputs):

@@ -6,12 +6,13 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import write
 from typer.testing import CliRunner
 
 from ner_lstm.cli import app
-from ner_lstm.data.corpus import read_conll
+from ner_lstm.data.corpus import Sentence, read_conll
 from ner_lstm.data.sources import sniff_format
 from ner_lstm.engines.outputs import plan_outputs
 from ner_lstm.inference.tagger import Tagger
@@ -261,3 +262,26 @@ def test_parquet_output_needs_a_file(trained_model, tmp_path):
     bad = write(tmp_path / "bad.parquet", "not parquet")
     result = run("tag", "--model", str(trained_model), str(bad), "-o", str(tmp_path / "o.jsonl"))
     assert result.exit_code == 2 and "bad.parquet: not a readable Parquet file" in result.stderr
+
+
+def test_a_conll_document_is_tagged_with_its_context_as_evaluate_tags_it(trained_model, sample, tmp_path):
+    sentences = read_conll(sample / "test.txt")[:12]
+    documents = ["-DOCSTART- O\n\n" + "".join(
+        "\n".join(f"{token.upper() if k == 0 else token} {tag}" for token, tag in zip(s.tokens, s.tags)) + "\n\n"
+        for k, s in enumerate(sentences[i:i + 4])) for i in range(0, 12, 4)]  # each opens with a shouted line
+    data = write(tmp_path / "docs.conll", "".join(documents))
+    out = tmp_path / "docs.jsonl"
+    tag(trained_model, str(data), "-o", str(out), "--output-format", "jsonl")
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 3 and [len(r["tokens"]) for r in records] == \
+        [sum(len(s) for s in sentences[i:i + 4]) for i in range(0, 12, 4)], "one record per document"
+
+    tagger = Tagger.load(trained_model)
+    read = read_conll(data)
+    as_evaluated = tagger.tag(read)  # what `evaluate` scores: the reader marks the documents
+    assert [tag for r in records for tag in r["tags"]] == [tag for t in as_evaluated for tag in t.tags]
+    scores = [e["score"] for r in records for e in r["entities"]]
+    assert scores == pytest.approx([e.score for t in as_evaluated for e in t.entities], abs=1e-6)
+    alone = tagger.tag([Sentence(s.tokens) for s in read])
+    assert any(not np.allclose(a.confidence, b.confidence, atol=1e-6) for a, b in zip(alone, as_evaluated)), \
+        "the document context reaches the network"

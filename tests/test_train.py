@@ -122,6 +122,8 @@ def test_seeds_report_the_spread_and_keep_the_best_on_dev(tmp_path):
     model = tmp_path / "m"
     result = train_sample(model, "--epochs", "2", "--seeds", "3", "4")
     assert result.exit_code == 0, result.output
+    assert json.loads((model / "vocab.json").read_text())["document_context"] is False, "off by default"
+    assert "context:      the sentence only" in cli("info", "--model", str(model)).stdout
     assert [line.split(":")[0] for line in result.stdout.splitlines() if line.startswith("seed ")] == ["seed 3", "seed 4"]
     assert "dev F1 over 2 seeds:" in result.stdout and "test F1 over 2 seeds:" in result.stdout
     metrics = json.loads((model / "metrics.json").read_text())

@@ -30,7 +30,9 @@ def _format_info(d: dict) -> str:
     lines = [f"model:        {d['model']} (format {d['format_version']})",
              f"labels:       {', '.join(d['labels'])}",
              f"vocabulary:   {d['vocabulary']['words']} training words, {d['vocabulary']['chars']} characters, "
-             f"{d['vocabulary']['glove_words']} GloVe words"]
+             f"{d['vocabulary']['glove_words']} GloVe words",
+             "context:      " + ("each word's case elsewhere in its document" if d["network"].get("document_context")
+                                 else "the sentence only")]
     for split, desc in d["data"].items():
         lines.append(f"{split + ':':<13} {desc.get('source')} ({desc.get('sentences')} sentences, {desc.get('tokens')} tokens)")
     scores = d["scores"]

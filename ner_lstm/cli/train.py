@@ -34,6 +34,7 @@ def train(
     seeds: Annotated[Optional[list[int]], typer.Option(help="Train once per seed (--seeds 1 2 3), print dev/test F1 per seed and mean ± std, keep the best-on-dev model.")] = None,
     embeddings: Annotated[Embeddings, typer.Option(help="Pretrained word vectors: GloVe 6B 50d, or none.")] = Embeddings.glove,
     lm_weight: Annotated[float, typer.Option(min=0.0, help="Weight of the training-only loss in which the BiLSTM predicts each word's neighbours (Rei 2017); 0 turns it off.")] = 0.1,
+    document_context: Annotated[bool, typer.Option(help="Give each token how its word is written elsewhere in its document (a -DOCSTART- document, a text, a record), for capitalised sentence starts and all-caps headlines; no gain on CoNLL-2003 valid, so off by default.")] = False,
     max_minutes: Annotated[Optional[float], typer.Option(min=0.0, help="Stop training after this many minutes (the partial epoch is scored with averaged weights).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its last checkpoint (same data and options).")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing model directory.")] = False,
@@ -57,6 +58,7 @@ def train(
                            verbose=1 if sys.stdout.isatty() else 2)
     options.model.embeddings = embeddings.value
     options.model.lm_weight = lm_weight
+    options.model.document_context = document_context
     corpora = training_corpora(train_file, dev, test, dataset, revision, tag_column, encoding, seed)
     if corpora.held_out:
         typer.echo(f"no --dev given: holding out {len(corpora.dev)} of the training sentences for model selection",

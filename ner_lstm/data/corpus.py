@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from .documents import mark_document
 from .lines import check_file, decoded_lines
 
 TAG_PATTERN = re.compile(r"^(O|[BIES]-[^\s]+)$")
@@ -28,6 +29,8 @@ class Sentence:
     source: str = ""
     line: int = 0
     text: str | None = None
+    document: int | None = None  # which `-DOCSTART-` document of its file (None: the file marks none)
+    context: list[int] | None = None  # per token, how its word is written elsewhere (`data.documents`)
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -41,7 +44,15 @@ def read_conll(path: str | Path, tag_column: int = -1, encoding: str = "utf-8") 
     if not sentences:
         raise InputError("contains no sentences", path)
     convert_corpus(sentences)
+    mark_documents(sentences)
     return sentences
+
+
+def mark_documents(sentences: list[Sentence]) -> None:
+    """Give the sentences of each `-DOCSTART-` document their document context (`data.documents`)."""
+    for document, group in itertools.groupby(sentences, key=lambda s: s.document):
+        if document is not None:
+            mark_document(list(group))
 
 
 def conll_sentences(
@@ -57,12 +68,15 @@ def conll_sentences(
     gold: list[str] = []
     complete = True  # every token so far has a well-formed tag
     start = 0
+    document = None
     for number, line in itertools.chain(lines, [(0, "")]):  # a last blank line closes the last sentence
         columns = line.split()
         if not columns or columns[0] == DOCSTART:
             if tokens:
-                yield Sentence(tokens, gold if complete else None, source=name, line=start)
+                yield Sentence(tokens, gold if complete else None, source=name, line=start, document=document)
             tokens, gold, complete = [], [], True
+            if columns:
+                document = 0 if document is None else document + 1
             continue
         if not tokens:
             start = number

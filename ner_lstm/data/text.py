@@ -28,6 +28,7 @@ import re
 from syntok import segmenter
 
 from .corpus import Sentence
+from .documents import mark_document
 
 Span = tuple[int, int]
 
@@ -50,6 +51,7 @@ def split_text(text: str, source: str = "", line: int = 0) -> list[Sentence]:
         merged = _merge_tokens(text, spans)
         sentences.append(Sentence([text[a:b] for a, b in merged], offsets=merged, source=source, line=line,
                                   text=text))
+    mark_document(sentences)  # a text is a document
     return sentences
 
 

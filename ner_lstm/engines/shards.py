@@ -1,10 +1,10 @@
 """Inputs cut into shards, and the manifest of shards done: what makes a distributed run exactly once.
 
 A shard is a piece of one input file that ends on a record boundary (a line; in a
-CoNLL file, the blank line after a sentence; in Parquet, a row), cut once it holds
-`shard_bytes`. The cut depends only on the file's bytes and that size, so a resumed
-run cuts the same shards, gives them the same names and skips those its manifest
-lists. A shard carries its raw bytes and the number of its first line (or row), and
+CoNLL file, the blank line after a sentence, or before a `-DOCSTART-` line in a file that
+marks documents; in Parquet, a row), cut once it holds `shard_bytes`. The cut depends
+only on the file's bytes and that size, so a resumed run cuts the same shards, gives them
+the same names and skips those its manifest lists. A shard carries its raw bytes and the number of its first line (or row), and
 is read by the same readers as the local engine's, so its records keep the ids the
 local engine gives them.
 
@@ -34,6 +34,7 @@ MANIFEST = "_manifest.json"
 READ_BYTES = 1 << 20
 PARQUET_BATCH_ROWS = 256
 BLANK_LINE = re.compile(rb"\n[ \t\r\f\v]*\n")
+DOCUMENT_START = re.compile(rb"\n(?=-DOCSTART-)")
 
 
 def is_uri(name: str) -> bool:
@@ -140,19 +141,29 @@ def file_shards(source: str, file: int, input_format: str, shard_bytes: int,
         if input_format == "auto":
             lines = head.decode("utf-8", errors="replace").lstrip("\ufeff").split("\n")[:20]
             input_format = sniff_format(source, [line.rstrip("\r") for line in lines])
-        pieces = _cut_lines(head, handle, shard_bytes, conll=input_format == "conll")
+        pieces = _cut_lines(head, handle, shard_bytes, _cut_after(input_format, head))
         for block, (first, data) in enumerate(pieces):
             yield Shard(file, block, source, input_format, first, data)
 
 
-def _cut_lines(head: bytes, handle: Any, shard_bytes: int, conll: bool) -> Iterator[tuple[int, bytes]]:
-    """(first line number, bytes) pieces of at least `shard_bytes`, each ending after a line break
-    (in CoNLL, after a blank line, so no sentence is split); the last piece holds the rest."""
+def _cut_after(input_format: str, head: bytes) -> re.Pattern[bytes] | None:
+    """Where a piece may end: in CoNLL after a blank line (no sentence is split), or before a
+    `-DOCSTART-` line in a file that marks documents (a document is tagged whole, with its context);
+    elsewhere (None) after any line break."""
+    if input_format != "conll":
+        return None
+    return DOCUMENT_START if DOCUMENT_START.search(b"\n" + head.lstrip(b"\xef\xbb\xbf")) else BLANK_LINE
+
+
+def _cut_lines(head: bytes, handle: Any, shard_bytes: int,
+               cut_after: re.Pattern[bytes] | None) -> Iterator[tuple[int, bytes]]:
+    """(first line number, bytes) pieces of at least `shard_bytes`, each ending where `cut_after` allows;
+    the last piece holds the rest."""
     buffer = bytearray(head)
     line = 1
     ended = False
     while buffer or not ended:
-        cut = _boundary(buffer, shard_bytes, conll)
+        cut = _boundary(buffer, shard_bytes, cut_after)
         if cut is None and not ended:
             block = handle.read(READ_BYTES)
             buffer += block
@@ -164,11 +175,11 @@ def _cut_lines(head: bytes, handle: Any, shard_bytes: int, conll: bool) -> Itera
         line += piece.count(b"\n")
 
 
-def _boundary(buffer: bytearray, shard_bytes: int, conll: bool) -> int | None:
+def _boundary(buffer: bytearray, shard_bytes: int, cut_after: re.Pattern[bytes] | None) -> int | None:
     if len(buffer) < shard_bytes:
         return None
-    if conll:
-        match = BLANK_LINE.search(buffer, shard_bytes - 1)
+    if cut_after is not None:
+        match = cut_after.search(buffer, shard_bytes - 1)
         return match.end() if match else None
     end = buffer.find(b"\n", shard_bytes - 1)
     return end + 1 if end >= 0 else None

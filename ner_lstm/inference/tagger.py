@@ -131,6 +131,9 @@ class Tagger:
     def tag(self, sentences: Sequence[Sentence], scores: bool = True) -> list[Tagged]:
         """Tag in length-sorted batches and return results in input order.
 
+        Sentences read together as one document (`read_conll`'s `-DOCSTART-` documents, `split_text`'s
+        text) carry their document context; any other sentence is a document of its own.
+
         The network runs in a helper thread (it releases the GIL) while this one
         encodes the next batch and decodes the previous, so both cores stay busy.
         """

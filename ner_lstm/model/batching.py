@@ -6,7 +6,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from ..data.corpus import Sentence
-from .vocab import UNK, Vocab
+from ..data.documents import sentence_context
+from .vocab import CASES, UNK, Vocab
 
 
 def encode_batch(sentences: Sequence[Sentence], vocab: Vocab, with_labels: bool = False) -> dict[str, np.ndarray]:
@@ -18,6 +19,8 @@ def encode_batch(sentences: Sequence[Sentence], vocab: Vocab, with_labels: bool 
     grid = np.zeros((len(sentences), lengths.max(), 3 + width), np.int32)
     grid[where] = rows[:, : 3 + width]
     batch = {"word": grid[..., 0].copy(), "case": grid[..., 1].copy(), "char": grid[..., 3:].copy()}
+    if vocab.document_context:
+        batch["case"][where] += len(CASES) * np.concatenate([sentence_context(s) for s in sentences]).astype(np.int32)
     if vocab.glove is not None:
         batch["glove"] = vocab.glove.lookup(grid[..., 2])
     if with_labels:

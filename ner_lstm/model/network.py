@@ -14,7 +14,7 @@ from keras import layers, ops
 
 from .crf import CRF
 from .language_model import NeighbourWordLoss
-from .vocab import CASES, Vocab
+from .vocab import Vocab
 
 
 @dataclass
@@ -32,6 +32,7 @@ class ModelConfig:
     lm_weight: float = 0.1  # the neighbour-word loss's weight (training only); 0 leaves it out
     lm_classes: int = 2000
     lm_hidden: int = 50
+    document_context: bool = False  # case ids carry how each word is written elsewhere in its document
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -105,7 +106,7 @@ def build_model(config: ModelConfig, vocab: Vocab) -> keras.Model:
 
     chars = CharCNN(len(vocab.chars) + 2, config.char_dim, config.char_filters, config.char_window,
                     name="char_cnn")(char)
-    cases = layers.Embedding(len(CASES), config.case_dim, mask_zero=True, name="case_embedding")(case)
+    cases = layers.Embedding(vocab.case_count, config.case_dim, mask_zero=True, name="case_embedding")(case)
 
     x = layers.Concatenate(name="features")([words, chars, cases])
     x = layers.Dropout(config.dropout)(x)

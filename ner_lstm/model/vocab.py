@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data.corpus import Sentence, iob2_to_bioes, to_iob2
+from ..data.documents import CLASSES as CONTEXT_CLASSES
 from .glove import GloveTable
 
 UNK = 1  # 0 is padding
@@ -60,6 +61,8 @@ class Vocab:
     # The frozen GloVe vectors, looked up by the batch encoder: kept out of the network so the
     # exported graph stays small (a 400k-row constant cost 9 GB to export).
     glove: GloveTable | None = field(default=None, repr=False)
+    # Case ids also carry the token's document context class (`data.documents`): case + len(CASES) * class.
+    document_context: bool = False
 
     def __post_init__(self) -> None:
         self.word_index = {w: i + 2 for i, w in enumerate(self.words)}
@@ -68,8 +71,13 @@ class Vocab:
         self._iob2 = np.array(to_iob2(self.labels, "BIOES"), dtype=object)  # BIOES -> IOB2 is per tag
         self._token_cache: dict[str, bytes] = {}
 
+    @property
+    def case_count(self) -> int:
+        return len(CASES) * (CONTEXT_CLASSES if self.document_context else 1)
+
     @classmethod
-    def build(cls, sentences: Iterable[Sentence], glove: GloveTable | None = None, min_char_count: int = 1) -> Vocab:
+    def build(cls, sentences: Iterable[Sentence], glove: GloveTable | None = None, min_char_count: int = 1,
+              document_context: bool = False) -> Vocab:
         """Collect every training word and character, and the label set (O first, then sorted)."""
         words: Counter[str] = Counter()
         chars: Counter[str] = Counter()
@@ -86,6 +94,7 @@ class Vocab:
             chars=sorted(c for c, n in chars.items() if n >= min_char_count),
             labels=ordered_labels,
             glove=glove,
+            document_context=document_context,
         )
 
     def glove_ids(self, words: Sequence[str]) -> np.ndarray:
@@ -146,8 +155,10 @@ class Vocab:
 
     def to_json(self) -> dict:
         """The trained id tables; the GloVe table is saved on its own (`GloveTable.save`)."""
-        return {"words": self.words, "chars": self.chars, "labels": self.labels}
+        return {"words": self.words, "chars": self.chars, "labels": self.labels,
+                "document_context": self.document_context}
 
     @classmethod
     def from_json(cls, data: dict, glove: GloveTable | None = None) -> Vocab:
-        return cls(words=list(data["words"]), chars=list(data["chars"]), labels=list(data["labels"]), glove=glove)
+        return cls(words=list(data["words"]), chars=list(data["chars"]), labels=list(data["labels"]), glove=glove,
+                   document_context=bool(data.get("document_context", False)))

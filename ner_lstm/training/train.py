@@ -189,7 +189,7 @@ class Trainer:
         import keras
 
         keras.utils.set_random_seed(self.options.seed)
-        self.vocab = Vocab.build(train, glove)
+        self.vocab = Vocab.build(train, glove, document_context=self.options.model.document_context)
         self.model = build_model(self.options.model, self.vocab)
         self.serving = build_model(self.options.model, self.vocab)
         _compile(self.model, self.options, steps_per_epoch(train, self.options.batch_size))

@@ -1,0 +1,70 @@
+"""Document context: how a word is written elsewhere in its document.
+
+A capitalised word at the start of a sentence or in an all-caps headline may or
+may not be a name; the same word written mid-sentence elsewhere in the document
+says which ("LEICESTERSHIRE" in a headline, "Leicestershire" in the story). Each
+token gets one class from the other occurrences of its lowercased form; the
+encoder folds it into the token's case id, so the network sees it without a new
+input. A sentence given without a document is a document of its own.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # corpus reads documents with this module
+    from .corpus import Sentence
+
+# What the other, informative occurrences of a word in the document look like.
+NONE, CAPITALISED, LOWERCASE, MIXED = range(4)
+CLASSES = 4
+
+
+def shouting(tokens: Sequence[str]) -> bool:
+    """A headline or table line in capitals: its case says nothing about any one word."""
+    words = [t for t in tokens if len(t) > 1 and any(c.isalpha() for c in t)]
+    return bool(words) and sum(t.isupper() for t in words) * 2 > len(words)
+
+
+def _informative(tokens: Sequence[str], shouted: bool) -> list[int]:
+    """Per token: CAPITALISED or LOWERCASE where its case is evidence, NONE where it is not
+    (sentence start, all-caps lines, tokens without letters)."""
+    if shouted:
+        return [NONE] * len(tokens)
+    return [NONE if i == 0 or not token[:1].isalpha() else CAPITALISED if token[0].isupper()
+            else LOWERCASE if token.islower() else NONE
+            for i, token in enumerate(tokens)]
+
+
+def context_classes(document: Sequence[Sentence]) -> list[list[int]]:
+    """For every token, the class of its word's other informative occurrences in `document`."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    evidence = []
+    for sentence in document:
+        marks = _informative(sentence.tokens, shouting(sentence.tokens))
+        evidence.append(marks)
+        for token, mark in zip(sentence.tokens, marks):
+            counts[token.lower()][mark] += 1
+    classes = []
+    for sentence, marks in zip(document, evidence):
+        row = []
+        for token, mark in zip(sentence.tokens, marks):
+            seen = list(counts[token.lower()])
+            seen[mark] -= 1  # only the other occurrences count
+            capitalised, lowercase = seen[CAPITALISED], seen[LOWERCASE]
+            row.append(MIXED if capitalised and lowercase else CAPITALISED if capitalised
+                       else LOWERCASE if lowercase else NONE)
+        classes.append(row)
+    return classes
+
+
+def mark_document(document: Sequence[Sentence]) -> None:
+    """Give each sentence of a document its tokens' context classes (`Sentence.context`)."""
+    for sentence, classes in zip(document, context_classes(document)):
+        sentence.context = classes
+
+
+def sentence_context(sentence: Sentence) -> list[int]:
+    """A sentence's context classes: from its document if it was read as part of one, else from itself."""
+    return sentence.context if sentence.context is not None else context_classes([sentence])[0]
