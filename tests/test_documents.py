@@ -7,7 +7,8 @@ import pytest
 from conftest import write
 
 from ner_lstm.data.corpus import Sentence, read_conll
-from ner_lstm.data.documents import CAPITALISED, LOWERCASE, MIXED, NONE, context_classes, sentence_context, shouting
+from ner_lstm.data.documents import CAPITALISED, LOWERCASE, MIXED, NONE, context_classes, mark_document, \
+    sentence_context, shouting
 from ner_lstm.data.sources import read_records
 from ner_lstm.data.text import split_text
 from ner_lstm.model.batching import encode_batch
@@ -50,29 +51,31 @@ def test_conll_documents_are_marked_and_a_file_without_docstart_is_sentences_alo
            "-DOCSTART- O\n\nSMITH B-PER\n"
     sentences = read_conll(write(tmp_path / "docs.txt", text))
     assert [s.document for s in sentences] == [0, 0, 1]
-    assert sentences[0].context == [NONE, CAPITALISED] and sentences[2].context == [NONE], \
+    assert sentences[0].context is None, "found only when a model asks"
+    assert sentence_context(sentences[0]) == [NONE, CAPITALISED] and sentence_context(sentences[2]) == [NONE], \
         "the second document does not see the first"
+    assert sentences[1].context == [NONE, NONE, NONE, NONE], "found for the whole document at once"
     plain = read_conll(write(tmp_path / "plain.txt", text.replace("-DOCSTART- O\n", "")))
-    assert [s.context for s in plain] == [None] * 3
-    assert sentence_context(plain[0]) == [NONE, NONE]
+    assert [s.peers for s in plain] == [None] * 3
+    assert [sentence_context(s) for s in plain] == [[NONE, NONE], [NONE] * 4, [NONE]], "each sentence alone"
 
 
 def test_every_reader_gives_a_document_the_same_context(tmp_path):
     text = "-DOCSTART- O\n\nHEADLINE O\nSMITH O\n\nA O\nman O\nnamed O\nSmith O\n\n"
     (conll,) = read_records(str(write(tmp_path / "docs.conll", text)), "auto", announce=False)
-    assert [s.context for s in conll.sentences] == [s.context for s in read_conll(tmp_path / "docs.conll")]
-    assert [s.context for s in split_text("HEADLINE SMITH.\n\nA man named Smith.")] == \
+    assert [sentence_context(s) for s in conll.sentences] == \
+        [sentence_context(s) for s in read_conll(tmp_path / "docs.conll")] == [[NONE, CAPITALISED], [NONE] * 4]
+    assert [sentence_context(s) for s in split_text("HEADLINE SMITH.\n\nA man named Smith.")] == \
         [[NONE, CAPITALISED, NONE], [NONE, NONE, NONE, NONE, NONE]]
     (jsonl,) = read_records(str(write(tmp_path / "r.jsonl", '{"text": "HEADLINE SMITH. A man named Smith."}\n')),
                             "auto", announce=False)
-    assert jsonl.sentences[0].context == [NONE, CAPITALISED, NONE]
+    assert sentence_context(jsonl.sentences[0]) == [NONE, CAPITALISED, NONE]
 
 
 def test_case_ids_carry_the_context_and_do_not_depend_on_the_batch():
     vocab = Vocab(words=["smith"], chars=list("SMITHsmith"), labels=["O"], document_context=True)
     document = [Sentence(["HEADLINE", "SMITH"]), Sentence(["A", "man", "named", "Smith"])]
-    for sentence, classes in zip(document, context_classes(document)):
-        sentence.context = classes
+    mark_document(document)
     alone = encode_batch(document[:1], vocab)["case"]
     together = encode_batch([document[1], document[0]], vocab)["case"]
     expected = [case_of("HEADLINE"), case_of("SMITH") + len(CASES) * CAPITALISED]

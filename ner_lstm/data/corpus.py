@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
@@ -30,7 +30,10 @@ class Sentence:
     line: int = 0
     text: str | None = None
     document: int | None = None  # which `-DOCSTART-` document of its file (None: the file marks none)
-    context: list[int] | None = None  # per token, how its word is written elsewhere (`data.documents`)
+    # The sentences of its document, itself among them (None: a document of its own), and per token how its
+    # word is written elsewhere there, found when a model first asks (`data.documents`).
+    peers: list[Sentence] | None = field(default=None, repr=False, compare=False)
+    context: list[int] | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -49,7 +52,7 @@ def read_conll(path: str | Path, tag_column: int = -1, encoding: str = "utf-8") 
 
 
 def mark_documents(sentences: list[Sentence]) -> None:
-    """Give the sentences of each `-DOCSTART-` document their document context (`data.documents`)."""
+    """Make the sentences of each `-DOCSTART-` document one document (`data.documents`)."""
     for document, group in itertools.groupby(sentences, key=lambda s: s.document):
         if document is not None:
             mark_document(list(group))

@@ -59,12 +59,18 @@ def context_classes(document: Sequence[Sentence]) -> list[list[int]]:
     return classes
 
 
-def mark_document(document: Sequence[Sentence]) -> None:
-    """Give each sentence of a document its tokens' context classes (`Sentence.context`)."""
-    for sentence, classes in zip(document, context_classes(document)):
-        sentence.context = classes
+def mark_document(document: list[Sentence]) -> None:
+    """Make `document`'s sentences one document. Their classes are found when a model first asks, so
+    reading costs nothing for a model without document context."""
+    for sentence in document:
+        sentence.peers = document
 
 
 def sentence_context(sentence: Sentence) -> list[int]:
-    """A sentence's context classes: from its document if it was read as part of one, else from itself."""
-    return sentence.context if sentence.context is not None else context_classes([sentence])[0]
+    """A sentence's context classes, from its document (found once for all its sentences), or from itself
+    if it was read alone."""
+    if sentence.context is None:
+        document = sentence.peers or [sentence]
+        for member, classes in zip(document, context_classes(document)):
+            member.context = classes
+    return sentence.context
