@@ -43,19 +43,30 @@ def read_conll(path: str | Path, tag_column: int = -1, encoding: str = "utf-8") 
     """Read a labelled CoNLL-style column file (train, evaluate): tags required, converted to IOB2."""
     path = check_file(Path(path))
     with path.open("rb") as handle:
-        sentences = list(conll_sentences(decoded_lines(handle, str(path), encoding), str(path), tag_column))
+        lines = decoded_lines(handle, str(path), encoding)
+        sentences = [s for document in conll_documents(conll_sentences(lines, str(path), tag_column)) for s in document]
     if not sentences:
         raise InputError("contains no sentences", path)
     convert_corpus(sentences)
-    mark_documents(sentences)
     return sentences
 
 
-def mark_documents(sentences: list[Sentence]) -> None:
-    """Make the sentences of each `-DOCSTART-` document one document (`data.documents`)."""
-    for document, group in itertools.groupby(sentences, key=lambda s: s.document):
-        if document is not None:
-            mark_document(list(group))
+def conll_documents(sentences: Iterable[Sentence]) -> Iterator[list[Sentence]]:
+    """The sentences of each `-DOCSTART-` document, made one document (`data.documents`); in a file that
+    marks none, each sentence alone. Holds one document at a time."""
+    document: list[Sentence] = []
+    for sentence in sentences:
+        if document and sentence.document != document[0].document:
+            mark_document(document)
+            yield document
+            document = []
+        if sentence.document is None:
+            yield [sentence]
+        else:
+            document.append(sentence)
+    if document:
+        mark_document(document)
+        yield document
 
 
 def conll_sentences(

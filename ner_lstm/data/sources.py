@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, UsageError
-from .corpus import DOCSTART, TAG_PATTERN, Sentence, conll_sentences, convert_corpus, read_conll
-from .documents import mark_document
+from .corpus import DOCSTART, TAG_PATTERN, Sentence, conll_documents, conll_sentences, convert_corpus, read_conll
 from .lines import check_file, decoded_lines
 from .text import split_text
 
@@ -92,16 +91,8 @@ def read_text(lines: Lines, name: str) -> Iterator[Record]:
 def read_conll_records(lines: Lines, name: str) -> Iterator[Record]:
     """One record per `-DOCSTART-` document of a column file (per sentence where the file marks none), so a
     document is tagged with its context as `evaluate` tags it; a tag column, if every token has one, is gold."""
-    document: list[Sentence] = []
-    for sentence in itertools.chain(conll_sentences(lines, name, tags="optional"), [None]):
-        if document and (sentence is None or sentence.document != document[0].document):
-            mark_document(document)
-            yield Record(name, document[0].line, document)
-            document = []
-        if sentence is not None and sentence.document is None:
-            yield Record(name, sentence.line, [sentence])
-        elif sentence is not None:
-            document.append(sentence)
+    for document in conll_documents(conll_sentences(lines, name, tags="optional")):
+        yield Record(name, document[0].line, document)
 
 
 @dataclass(frozen=True)
