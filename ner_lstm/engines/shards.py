@@ -4,9 +4,9 @@ A shard is a piece of one input file that ends on a record boundary (a line; in 
 CoNLL file, the blank line after a sentence, or before a `-DOCSTART-` line in a file that
 marks documents; in Parquet, a row), cut once it holds `shard_bytes`. The cut depends
 only on the file's bytes and that size, so a resumed run cuts the same shards, gives them
-the same names and skips those its manifest lists. A shard carries its raw bytes and the number of its first line (or row), and
-is read by the same readers as the local engine's, so its records keep the ids the
-local engine gives them.
+the same names and skips those its manifest lists. A shard carries its raw bytes and the
+number of its first line (or row), and is read by the same readers as the local engine's,
+so its records keep the ids the local engine gives them.
 
 Files are reached through pyarrow's filesystems: a local or NFS path, `s3://`,
 `gs://`, `hdfs://` alike.
