@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # corpus reads documents with this module
 
 # What the other, informative occurrences of a word in the document look like.
 NONE, CAPITALISED, LOWERCASE, MIXED = range(4)
-CLASSES = 4
+CLASSES = MIXED + 1
 
 
 def shouting(tokens: Sequence[str]) -> bool:
