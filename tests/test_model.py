@@ -15,7 +15,7 @@ from ner_lstm.model.export import export_onnx
 from ner_lstm.model.glove import GloveTable
 from ner_lstm.inference.tagger import Tagger
 from ner_lstm.model.batching import encode_batch
-from ner_lstm.model.network import ModelConfig, build_model
+from ner_lstm.model.network import ModelConfig, build_model, peer_free
 from ner_lstm.model.vocab import Vocab
 
 SENTENCES = [
@@ -41,8 +41,9 @@ def small_model():
 def test_padding_does_not_change_real_tokens(small_model):
     model, vocab = small_model
     short = SENTENCES[1]
-    alone = np.asarray(model(encode_batch([short], vocab), training=False))
-    padded = np.asarray(model(encode_batch([short, SENTENCES[0]], vocab), training=False))
+    network = peer_free(model)
+    alone = np.asarray(network(encode_batch([short], vocab), training=False))
+    padded = np.asarray(network(encode_batch([short, SENTENCES[0]], vocab), training=False))
     np.testing.assert_allclose(padded[0, : len(short)], alone[0], rtol=1e-4, atol=1e-4)
 
 
@@ -56,7 +57,7 @@ def test_save_load_round_trip_gives_identical_predictions(small_model, tmp_path)
     model, vocab = small_model
     loaded = Tagger.load(bundle(tmp_path / "m", model, vocab))
     inputs = encode_batch(SENTENCES, vocab)
-    np.testing.assert_array_equal(loaded.emissions(inputs), np.asarray(model(inputs, training=False)))
+    np.testing.assert_array_equal(loaded.emissions(inputs), np.asarray(peer_free(model)(inputs, training=False)))
     assert loaded.predict_tags(SENTENCES) == Tagger.from_keras(model, vocab).predict_tags(SENTENCES)
 
 
@@ -172,9 +173,9 @@ def test_neighbour_word_loss_predicts_each_words_neighbours_and_leaves_tagging_a
     from dataclasses import replace
 
     _, vocab = small_model
-    plain = build_model(replace(SMALL, lm_weight=0.0, dropout=0.0), vocab)
+    plain = build_model(replace(SMALL, lm_weight=0.0, dropout=0.0, evidence=False), vocab)
     # The 3 commonest words and "any other"; no dropout, so training-mode states equal inference's.
-    config = replace(SMALL, lm_weight=0.5, lm_classes=4, dropout=0.0)
+    config = replace(SMALL, lm_weight=0.5, lm_classes=4, dropout=0.0, evidence=False)
     model = build_model(config, vocab)
     model.set_weights([np.random.default_rng(9 + i).normal(size=w.shape).astype("float32")
                        for i, w in enumerate(model.get_weights())])

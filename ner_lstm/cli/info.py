@@ -32,7 +32,9 @@ def _format_info(d: dict) -> str:
              f"vocabulary:   {d['vocabulary']['words']} training words, {d['vocabulary']['chars']} characters, "
              f"{d['vocabulary']['glove_words']} GloVe words",
              "context:      " + ("each word's case elsewhere in its document" if d["network"].get("document_context")
-                                 else "the sentence only")]
+                                 else "the sentence only"),
+             "evidence:     " + ("other mentions' predicted types in the document" if d["network"].get("evidence")
+                                 else "none")]
     for split, desc in d["data"].items():
         lines.append(f"{split + ':':<13} {desc.get('source')} ({desc.get('sentences')} sentences, {desc.get('tokens')} tokens)")
     scores = d["scores"]

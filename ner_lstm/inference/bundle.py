@@ -6,7 +6,8 @@ NAME/glove.npy       the frozen GloVe vectors, one row per GloVe word (memory-ma
 NAME/glove_words.npy GloVe's words of up to 16 bytes, sorted (memory-mapped); glove_long_words.json the rest
 NAME/config.json     format version, hyperparameters, training data, versions
 NAME/vocab.json      trained words, characters, labels
-NAME/crf.json        the CRF's transition, start and end scores (for decoding without Keras)
+NAME/crf.json        the CRF's transition, start and end scores and the map of other mentions' evidence
+                     (for decoding without Keras)
 NAME/model.onnx      the network exported for onnxruntime (added when training ends)
 NAME/metrics.json    scores of the selected epoch
 NAME/training.jsonl  one line per epoch; training.png plots it
@@ -117,8 +118,11 @@ def verify_manifest(path: Path, full: bool = False) -> int:
 def crf_json(model: Any) -> dict:
     """The CRF scores of a Keras model, as saved in `crf.json`."""
     layer = model.get_layer("crf")
-    return {"transitions": layer.transitions.numpy().tolist(), "start": layer.start.numpy().tolist(),
-            "end": layer.end.numpy().tolist()}
+    crf = {"transitions": layer.transitions.numpy().tolist(), "start": layer.start.numpy().tolist(),
+           "end": layer.end.numpy().tolist()}
+    if "evidence" in model.input:  # other mentions' evidence is added to the emissions in NumPy too
+        crf["evidence"] = model.get_layer("evidence_emissions").kernel.numpy().tolist()
+    return crf
 
 
 class FormatVersionError(ModelError):

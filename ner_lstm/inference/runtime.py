@@ -46,12 +46,15 @@ class OnnxEmissions:
 
 
 class KerasEmissions:
-    """Runs the Keras model through one traced function with unknown batch and length."""
+    """Runs the Keras model's peer-free part (what the ONNX export holds) through one traced function with
+    unknown batch and length."""
 
     def __init__(self, model) -> None:
         import tensorflow as tf
 
-        self.model = model
+        from ..model.network import peer_free
+
+        self.model = model = peer_free(model)
 
         @tf.function(input_signature=[input_spec(model)])
         def run(inputs):

@@ -6,8 +6,8 @@ NumPy CRF, so they give the same tags.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +19,7 @@ from ..data.text import split_text
 from ..errors import ModelError, UsageError
 from ..model.batching import encode_batch, sorted_batches
 from ..model.crf_numpy import FORBIDDEN, bioes_constraints, marginals_numpy, viterbi_numpy
+from ..model.evidence import evidence, evidence_width, type_map
 from ..model.vocab import Vocab
 from .bundle import CRF_FILE, check_dir, crf_json, read_json, read_vocab
 from .entities import Entity, entities
@@ -75,6 +76,13 @@ class Tagger:
                                        for a, s in zip(allowed, (transitions, start, end)))
         self.crf = crf
         self.transitions, self.start, self.end = transitions, start, end
+        self.evidence_map = None  # (evidence width, labels): other mentions' evidence added to the emissions
+        if "evidence" in crf:
+            self.evidence_map = np.asarray(crf["evidence"], dtype=np.float32)
+            if self.evidence_map.shape != (evidence_width(self.vocab.labels), len(self.vocab.labels)):
+                raise ModelError(f"the evidence map ({self.evidence_map.shape}) does not match "
+                                 f"{len(self.vocab.labels)} labels")
+            self.types = type_map(self.vocab.labels)
 
     @classmethod
     def from_keras(cls, model, vocab: Vocab, config: dict | None = None) -> Tagger:
@@ -132,18 +140,31 @@ class Tagger:
         """Tag in length-sorted batches and return results in input order.
 
         Sentences read together as one document (`read_conll`'s `-DOCSTART-` documents, `split_text`'s
-        text) carry their document context; any other sentence is a document of its own.
-
-        The network runs in a helper thread (it releases the GIL) while this one
-        encodes the next batch and decodes the previous, so both cores stay busy.
+        text) carry their document context; any other sentence is a document of its own. With other
+        mentions' evidence, decoding waits until every sentence given has its emissions.
         """
         results: list[Tagged | None] = [Tagged(s, []) if not len(s) else None for s in sentences]
+        waiting = []
+        for batch, chosen, emissions in self._emissions(sentences):
+            if self.evidence_map is None:
+                self._finish(results, batch, chosen, emissions, scores)
+            else:
+                waiting.append((batch, chosen, emissions))
+        if waiting:
+            found = self._document_evidence(sentences, waiting)
+            for batch, chosen, emissions in waiting:
+                for row, index in enumerate(batch):  # per sentence, so no batch shape enters the sums
+                    emissions[row, : len(sentences[index])] += found[index] @ self.evidence_map
+                self._finish(results, batch, chosen, emissions, scores)
+        return results  # type: ignore[return-value]
+
+    def _emissions(self, sentences: Sequence[Sentence]) -> Iterator[tuple[list[int], list[Sentence], np.ndarray]]:
+        """(indices, sentences, emissions) of each length-sorted batch of the non-empty sentences.
+
+        The network runs in a helper thread (it releases the GIL) while this one encodes the next
+        batch and the caller decodes the previous, so both cores stay busy.
+        """
         lengths = [len(s) for s in sentences]
-
-        def finish(batch: list[int], chosen: list[Sentence], emissions: Future) -> None:
-            for index, tagged in zip(batch, self._decode(chosen, emissions.result(), scores)):
-                results[index] = tagged
-
         with ThreadPoolExecutor(max_workers=1) as network:
             pending = None
             for batch in sorted_batches(lengths, max_tokens=32 * self.batch_size, max_size=self.batch_size):
@@ -153,14 +174,32 @@ class Tagger:
                 chosen = [sentences[i] for i in batch]
                 running = (batch, chosen, network.submit(self.emissions, encode_batch(chosen, self.vocab)))
                 if pending is not None:
-                    finish(*pending)
+                    yield pending[0], pending[1], np.array(pending[2].result(), dtype=np.float32)
                 pending = running
             if pending is not None:
-                finish(*pending)
-        return results  # type: ignore[return-value]
+                yield pending[0], pending[1], np.array(pending[2].result(), dtype=np.float32)
+
+    def _finish(self, results: list, batch: list[int], chosen: list[Sentence], emissions: np.ndarray,
+                scores: bool) -> None:
+        for index, tagged in zip(batch, self._decode(chosen, emissions, scores)):
+            results[index] = tagged
+
+    def evidence(self, sentences: Sequence[Sentence]) -> list[np.ndarray]:
+        """Each sentence's evidence from its document's other mentions (`model.evidence`), from the network's
+        current emissions: what training feeds the network's evidence input."""
+        found = self._document_evidence(sentences, list(self._emissions(sentences)))
+        empty = np.zeros((0, self.types.shape[1] + 1), np.float32)
+        return [found.get(index, empty) for index in range(len(sentences))]
+
+    def _document_evidence(self, sentences: Sequence[Sentence], batches: list) -> dict[int, np.ndarray]:
+        """Sentence index -> evidence, found in input order, so that the sums over a document run in one
+        order however the sentences were batched."""
+        rows = {index: emissions[row, : len(sentences[index])]
+                for batch, _, emissions in batches for row, index in enumerate(batch)}
+        order = sorted(rows)
+        return dict(zip(order, evidence([sentences[i] for i in order], [rows[i] for i in order], self.types)))
 
     def _decode(self, sentences: Sequence[Sentence], emissions: np.ndarray, scores: bool) -> list[Tagged]:
-        emissions = np.asarray(emissions, dtype=np.float32)
         lengths = np.array([len(s) for s in sentences])
         params = (self.transitions, self.start, self.end)
         paths = viterbi_numpy(emissions, lengths, *params)

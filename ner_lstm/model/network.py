@@ -1,5 +1,6 @@
 """The network: GloVe + trainable word vectors, a character CNN, case features, BiLSTM, CRF
-(and, while training, a neighbour-word language-model loss on the BiLSTM).
+(and, while training, a neighbour-word language-model loss on the BiLSTM); other mentions'
+evidence (`evidence.py`) is added to the emissions before the CRF.
 
 `build_model` builds the layers and nothing else; training and decoding live elsewhere.
 The frozen GloVe vectors arrive as an input (looked up by the batch encoder from
@@ -13,6 +14,7 @@ import keras
 from keras import layers, ops
 
 from .crf import CRF
+from .evidence import evidence_width
 from .language_model import NeighbourWordLoss
 from .vocab import Vocab
 
@@ -33,13 +35,10 @@ class ModelConfig:
     lm_classes: int = 2000
     lm_hidden: int = 50
     document_context: bool = False  # case ids carry how each word is written elsewhere in its document
+    evidence: bool = True  # other mentions' predicted types in the document are added to the emissions
 
     def to_json(self) -> dict:
         return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "ModelConfig":
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
 @keras.saving.register_keras_serializable(package="ner_lstm")
@@ -117,6 +116,22 @@ def build_model(config: ModelConfig, vocab: Vocab) -> keras.Model:
         x = NeighbourWordLoss(classes, config.lm_hidden, config.lm_weight, name="neighbour_words")([x, word])
     x = layers.Dropout(config.dropout)(x)
     emissions = layers.Dense(len(vocab.labels), name="emissions")(x)
+    if config.evidence:
+        evidence = keras.Input((None, evidence_width(vocab.labels)), dtype="float32", name="evidence")
+        inputs["evidence"] = evidence
+        # Zero at first: until the first epoch's predictions exist the evidence is all zeros anyway.
+        added = layers.Dense(len(vocab.labels), use_bias=False, kernel_initializer="zeros",
+                             name="evidence_emissions")(evidence)
+        emissions = layers.Add(name="emissions_with_evidence")([emissions, added])
     outputs = CRF(len(vocab.labels), name="crf")(emissions)
     return keras.Model(inputs, outputs, name="ner_lstm")
+
+
+def peer_free(model: keras.Model) -> keras.Model:
+    """The part of `model` that runs once per sentence: the emissions before other mentions' evidence
+    (the whole model when it takes none). It shares `model`'s weights."""
+    if "evidence" not in model.input:
+        return model
+    inputs = {name: tensor for name, tensor in model.input.items() if name != "evidence"}
+    return keras.Model(inputs, model.get_layer("emissions").output, name="ner_lstm_peer_free")
 

@@ -24,6 +24,7 @@ from ..errors import ModelError, UsageError
 from ..files import write_dir_atomic, write_file_atomic, write_json
 from ..inference.bundle import FORMAT_VERSION, MODEL_FILE, read_json, save_bundle, update_bundle
 from ..model.batching import drop_singletons, encode_batch, training_batches
+from ..model.evidence import evidence_width
 from ..model.glove import GloveTable
 from ..model.network import ModelConfig, build_model
 from ..model.vocab import Vocab
@@ -88,8 +89,12 @@ def _check_resumable(saved: dict, options: TrainOptions, fingerprint: str, ckpt:
                              "resume with the same options, or start afresh with --overwrite")
 
 
-def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions, first_epoch: int):
-    """A tf.data pipeline; each pass (epoch) reshuffles with a seed derived from its epoch number."""
+def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions, first_epoch: int,
+             evidence: list[np.ndarray] | None):
+    """A tf.data pipeline; each pass (epoch) reshuffles with a seed derived from its epoch number.
+
+    `evidence` (per sentence, replaced in place after each epoch) is read as each batch is made.
+    """
     import tensorflow as tf
 
     count = steps_per_epoch(sentences, options.batch_size)
@@ -102,6 +107,8 @@ def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions,
         for indices in training_batches(sentences, options.batch_size, rng):
             batch = encode_batch([sentences[i] for i in indices], vocab, with_labels=True)
             batch["word"] = drop_singletons(batch["word"], singletons, options.word_dropout, rng)
+            if evidence is not None:
+                batch["evidence"] = _padded([evidence[i] for i in indices], batch["word"].shape[1])
             labels = batch.pop("labels")
             yield batch, labels
 
@@ -109,8 +116,17 @@ def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions,
             "char": tf.TensorSpec((None, None, None), tf.int32)}
     if vocab.glove is not None:
         spec["glove"] = tf.TensorSpec((None, None, vocab.glove.dim), tf.float32)
+    if evidence is not None:
+        spec["evidence"] = tf.TensorSpec((None, None, evidence_width(vocab.labels)), tf.float32)
     data = tf.data.Dataset.from_generator(generate, output_signature=(spec, tf.TensorSpec((None, None), tf.int32)))
     return data.apply(tf.data.experimental.assert_cardinality(count)).prefetch(2)
+
+
+def _padded(rows: Sequence[np.ndarray], width: int) -> np.ndarray:
+    grid = np.zeros((len(rows), width, rows[0].shape[1]), np.float32)
+    for row, values in enumerate(rows):
+        grid[row, : len(values)] = values
+    return grid
 
 
 def _singleton_ids(sentences: Sequence[Sentence], vocab: Vocab) -> np.ndarray:
@@ -182,6 +198,9 @@ class Trainer:
         self.serving = None
         self.tagger = None
         self.vocab: Vocab | None = None
+        # Per training sentence, other mentions' evidence from the last finished epoch's network (zeros
+        # before the first); None for a model without the evidence input.
+        self.evidence: list[np.ndarray] | None = None
 
     # --- setting up --------------------------------------------------------------------------
     def prepare(self, train: Sequence[Sentence], glove: GloveTable | None) -> None:
@@ -193,6 +212,9 @@ class Trainer:
         self.model = build_model(self.options.model, self.vocab)
         self.serving = build_model(self.options.model, self.vocab)
         _compile(self.model, self.options, steps_per_epoch(train, self.options.batch_size))
+        if self.options.model.evidence:
+            width = evidence_width(self.vocab.labels)
+            self.evidence = [np.zeros((len(s), width), np.float32) for s in train]
 
     def restore(self, train: Sequence[Sentence]) -> None:
         """Rebuild the model from the checkpoint and load weights, optimizer state and counters."""
@@ -215,6 +237,8 @@ class Trainer:
         _compile(self.model, self.options, steps_per_epoch(train, self.options.batch_size))
         self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(ckpt / STATE_WEIGHTS)
+        if self.options.model.evidence:
+            self.evidence = self._tagger().evidence(train)  # what the interrupted run had after that epoch
 
     def _keep_a_better_saved_model(self) -> None:
         """A kill between saving a new best model and writing the checkpoint leaves the model directory
@@ -252,21 +276,28 @@ class Trainer:
         write_dir_atomic(checkpoint_dir(self.model_dir), fill)
 
     # --- one epoch's end -----------------------------------------------------------------------
-    def end_epoch(self, loss: float, dev: Sequence[Sentence], started: float) -> bool:
-        """Score dev, log, keep the best model, checkpoint; return True when training should stop."""
+    def _tagger(self):
+        """One Tagger for the run, its traced function reused every epoch, with this epoch's CRF."""
         from ..inference.bundle import crf_json
         from ..inference.tagger import Tagger
 
+        if self.tagger is None:
+            self.tagger = Tagger.from_keras(self.model, self.vocab)
+        self.tagger.set_crf(crf_json(self.model))
+        return self.tagger
+
+    def end_epoch(self, loss: float, train: Sequence[Sentence], dev: Sequence[Sentence], started: float) -> bool:
+        """Score dev, renew the training evidence, log, keep the best model, checkpoint; return True when
+        training should stop."""
         if self.partial is not None:
             # Keras copies the averaged weights in at each full epoch's end only; a cut epoch is
             # scored and saved with the average of its steps too, never with the raw weights.
             self.model.optimizer.finalize_variable_values(self.model.trainable_variables)
         dev_scores = None
         if dev:  # a --final run has no dev left to score
-            if self.tagger is None:  # one Tagger for the run: its traced function is reused every epoch
-                self.tagger = Tagger.from_keras(self.model, self.vocab)
-            self.tagger.set_crf(crf_json(self.model))
-            dev_scores = score_tagger(self.tagger, dev)
+            dev_scores = score_tagger(self._tagger(), dev)
+        if self.evidence is not None:
+            self.evidence[:] = self._tagger().evidence(train)
         seconds = time.monotonic() - started  # the epoch's wall time, scoring dev included
         state = self.state
         state["epoch"] += 1
@@ -326,7 +357,7 @@ class Trainer:
                     self.model.stop_training = True
 
             def on_epoch_end(self, epoch, logs=None):
-                stop = trainer.end_epoch((logs or {}).get("loss", float("nan")), dev, self.started)
+                stop = trainer.end_epoch((logs or {}).get("loss", float("nan")), train, dev, self.started)
                 if trainer.partial is None and not stop and trainer.out_of_time(time.monotonic()):
                     trainer.say(f"time limit (--max-minutes {trainer.options.max_minutes}) reached at the end "
                                 f"of epoch {trainer.state['epoch']}")
@@ -338,7 +369,7 @@ class Trainer:
         first = self.state["epoch"]
         if first >= self.options.epochs or self.state["wait"] >= self.options.patience:
             return self.summary()
-        data = _dataset(train, self.vocab, self.options, first)
+        data = _dataset(train, self.vocab, self.options, first, self.evidence)
         self.model.fit(data, epochs=self.options.epochs, initial_epoch=first, callbacks=[EpochEnd()],
                        verbose=self.options.verbose, shuffle=False)  # the batches are shuffled already
         return self.summary()
