@@ -85,8 +85,14 @@ def test_info(trained_model):
     assert result.exit_code == 0, result.output
     assert "B-PER" in result.stdout and "dev F1" in result.stdout and "keras" in result.stdout
     assert "context:      each word's case elsewhere in its document" in result.stdout
+    assert "evidence:     other mentions' predicted types in the document" in result.stdout
     described = json.loads(run("info", "--model", str(trained_model), "--json").stdout)
     assert described["vocabulary"]["glove_words"] == 400000 and described["network"]["document_context"] is True
+    assert described["network"]["evidence"] is True
+    evidence_map = json.loads((trained_model / "crf.json").read_text())["evidence"]
+    assert len(evidence_map) == 1 + 4 + 1 and len(evidence_map[0]) == len(described["labels"]), \
+        "(O and 4 types, and the flag) x the model's labels"
+    assert any(any(row) for row in evidence_map), "trained away from its zero start"
 
 
 def test_missing_model_is_a_one_line_error(tmp_path):

@@ -41,6 +41,9 @@ def test_resume_restores_weights_optimizer_and_counters(corpus, tmp_path):
     assert int(second.model.optimizer.iterations.numpy()) == int(first.model.optimizer.iterations.numpy()) > 0
     for restored, saved in zip(second.model.get_weights(), weights):
         np.testing.assert_array_equal(restored, saved)
+    assert any(rows[:, -1].any() for rows in first.evidence), "words repeated in a sentence lend evidence"
+    for restored, saved in zip(second.evidence, first.evidence):  # what the next epoch would have been fed
+        np.testing.assert_array_equal(restored, saved)
     summary = second.fit(train, dev)
     assert summary["epochs"] == 3
     log = [json.loads(line) for line in (model_dir / "training.jsonl").read_text().splitlines()]
@@ -116,6 +119,15 @@ def train_sample(model, *options: str):
     """`ner-lstm train` on the sample's train/dev/test, without GloVe (fast)."""
     return cli("train", "--train", str(SAMPLE / "train.txt"), "--dev", str(SAMPLE / "dev.txt"),
                "--test", str(SAMPLE / "test.txt"), "--model", str(model), "--embeddings", "none", *options)
+
+
+def test_no_evidence_trains_a_model_that_tags_without_it(tmp_path):
+    model = tmp_path / "m"
+    result = train_sample(model, "--epochs", "1", "--no-evidence")
+    assert result.exit_code == 0, result.output
+    assert "evidence" not in json.loads((model / "crf.json").read_text())
+    assert "evidence:     none" in cli("info", "--model", str(model)).stdout
+    assert cli("predict", "--model", str(model), "Major Tom met Ground Control.").exit_code == 0
 
 
 def test_seeds_report_the_spread_and_keep_the_best_on_dev(tmp_path):
