@@ -120,3 +120,18 @@ def test_a_malformed_evidence_map_is_refused(evidence_tagger):
     plain, _ = evidence_tagger
     with pytest.raises(ModelError, match="evidence map"):
         plain.set_crf({**plain.crf, "evidence": [[0.0] * 9] * 3})
+
+
+def test_a_model_directory_with_a_malformed_evidence_map_is_a_one_line_error_naming_crf_json(trained_model, tmp_path):
+    import json
+    import shutil
+
+    from ner_lstm.inference.bundle import write_manifest
+
+    broken = tmp_path / "model"
+    shutil.copytree(trained_model, broken)
+    crf = json.loads((broken / "crf.json").read_text())
+    (broken / "crf.json").write_text(json.dumps({**crf, "evidence": crf["evidence"][:-1]}))
+    write_manifest(broken)
+    with pytest.raises(ModelError, match=r"crf\.json: the evidence map"):
+        Tagger.load(broken)

@@ -76,13 +76,13 @@ class Tagger:
                                        for a, s in zip(allowed, (transitions, start, end)))
         self.crf = crf
         self.transitions, self.start, self.end = transitions, start, end
+        self.types = type_map(self.vocab.labels)
         self.evidence_map = None  # (evidence width, labels): other mentions' evidence added to the emissions
         if "evidence" in crf:
             self.evidence_map = np.asarray(crf["evidence"], dtype=np.float32)
             if self.evidence_map.shape != (evidence_width(self.vocab.labels), len(self.vocab.labels)):
                 raise ModelError(f"the evidence map ({self.evidence_map.shape}) does not match "
                                  f"{len(self.vocab.labels)} labels")
-            self.types = type_map(self.vocab.labels)
 
     @classmethod
     def from_keras(cls, model, vocab: Vocab, config: dict | None = None) -> Tagger:
@@ -135,6 +135,8 @@ class Tagger:
             return cls(emissions, vocab, crf, config)
         except (KeyError, TypeError, ValueError):
             raise ModelError(f"{path / CRF_FILE}: malformed CRF scores") from None
+        except ModelError as err:  # scores of the wrong shape: name the file they came from
+            raise ModelError(f"{path / CRF_FILE}: {err}") from None
 
     def tag(self, sentences: Sequence[Sentence], scores: bool = True) -> list[Tagged]:
         """Tag in length-sorted batches and return results in input order.
