@@ -155,9 +155,10 @@ class Tagger:
         if waiting:
             found = self._document_evidence(sentences, waiting)
             for batch, chosen, emissions in waiting:
+                added = np.zeros_like(emissions)
                 for row, index in enumerate(batch):  # per sentence, so no batch shape enters the sums
-                    emissions[row, : len(sentences[index])] += found[index] @ self.evidence_map
-                self._finish(results, batch, chosen, emissions, scores)
+                    added[row, : len(sentences[index])] = found[index] @ self.evidence_map
+                self._finish(results, batch, chosen, emissions + added, scores)
         return results  # type: ignore[return-value]
 
     def _emissions(self, sentences: Sequence[Sentence]) -> Iterator[tuple[list[int], list[Sentence], np.ndarray]]:
@@ -176,10 +177,10 @@ class Tagger:
                 chosen = [sentences[i] for i in batch]
                 running = (batch, chosen, network.submit(self.emissions, encode_batch(chosen, self.vocab)))
                 if pending is not None:
-                    yield pending[0], pending[1], np.array(pending[2].result(), dtype=np.float32)
+                    yield pending[0], pending[1], np.asarray(pending[2].result(), dtype=np.float32)
                 pending = running
             if pending is not None:
-                yield pending[0], pending[1], np.array(pending[2].result(), dtype=np.float32)
+                yield pending[0], pending[1], np.asarray(pending[2].result(), dtype=np.float32)
 
     def _finish(self, results: list, batch: list[int], chosen: list[Sentence], emissions: np.ndarray,
                 scores: bool) -> None:
