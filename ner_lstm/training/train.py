@@ -12,8 +12,9 @@ import platform
 import shutil
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -57,11 +58,11 @@ def checkpoint_dir(model_dir: Path) -> Path:
 
 def _versions() -> dict:
     import keras
-    import tensorflow as tf
 
     from .. import __version__
 
-    return {"ner_lstm": __version__, "keras": keras.__version__, "tensorflow": tf.__version__,
+    backend = keras.backend.backend()  # tensorflow, or jax where benchmarks/gpu.py trains
+    return {"ner_lstm": __version__, "keras": keras.__version__, backend: version(backend),
             "python": platform.python_version()}
 
 
@@ -89,28 +90,36 @@ def _check_resumable(saved: dict, options: TrainOptions, fingerprint: str, ckpt:
                              "resume with the same options, or start afresh with --overwrite")
 
 
+def epoch_batches(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions, epoch: int,
+                  evidence: list[np.ndarray] | None, singletons: np.ndarray) -> Iterator[tuple[dict, np.ndarray]]:
+    """One epoch's (inputs, labels) batches, shuffled with a seed derived from the epoch's number, rare words
+    dropped; `evidence` is read as each batch is made."""
+    rng = np.random.default_rng([options.seed, epoch])
+    for indices in training_batches(sentences, options.batch_size, rng):
+        batch = encode_batch([sentences[i] for i in indices], vocab, with_labels=True)
+        batch["word"] = drop_singletons(batch["word"], singletons, options.word_dropout, rng)
+        if evidence is not None:
+            batch["evidence"] = _padded([evidence[i] for i in indices], batch["word"].shape[1])
+        labels = batch.pop("labels")
+        yield batch, labels
+
+
 def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions, first_epoch: int,
              evidence: list[np.ndarray] | None):
-    """A tf.data pipeline; each pass (epoch) reshuffles with a seed derived from its epoch number.
+    """A tf.data pipeline over `epoch_batches`, one epoch per pass.
 
     `evidence` (per sentence, replaced in place after each epoch) is read as each batch is made.
     """
     import tensorflow as tf
 
     count = steps_per_epoch(sentences, options.batch_size)
-    singletons = _singleton_ids(sentences, vocab)
+    singletons = singleton_ids(sentences, vocab)
     epoch = [first_epoch]
 
     def generate():
-        rng = np.random.default_rng([options.seed, epoch[0]])
+        number = epoch[0]
         epoch[0] += 1
-        for indices in training_batches(sentences, options.batch_size, rng):
-            batch = encode_batch([sentences[i] for i in indices], vocab, with_labels=True)
-            batch["word"] = drop_singletons(batch["word"], singletons, options.word_dropout, rng)
-            if evidence is not None:
-                batch["evidence"] = _padded([evidence[i] for i in indices], batch["word"].shape[1])
-            labels = batch.pop("labels")
-            yield batch, labels
+        yield from epoch_batches(sentences, vocab, options, number, evidence, singletons)
 
     spec = {"word": tf.TensorSpec((None, None), tf.int32), "case": tf.TensorSpec((None, None), tf.int32),
             "char": tf.TensorSpec((None, None, None), tf.int32)}
@@ -129,7 +138,7 @@ def _padded(rows: Sequence[np.ndarray], width: int) -> np.ndarray:
     return grid
 
 
-def _singleton_ids(sentences: Sequence[Sentence], vocab: Vocab) -> np.ndarray:
+def singleton_ids(sentences: Sequence[Sentence], vocab: Vocab) -> np.ndarray:
     counts = Counter(vocab.word_id(token) for sentence in sentences for token in sentence.tokens)
     return np.array(sorted(i for i, n in counts.items() if n == 1), dtype=np.int32)
 
