@@ -89,6 +89,7 @@ def test_info(trained_model):
     described = json.loads(run("info", "--model", str(trained_model), "--json").stdout)
     assert described["vocabulary"]["glove_words"] == 400000 and described["network"]["document_context"] is True
     assert described["network"]["evidence"] is True
+    assert set(described["versions"]) == {"ner_lstm", "keras", "tensorflow", "python"}, "the Keras backend's version"
     evidence_map = json.loads((trained_model / "crf.json").read_text())["evidence"]
     assert len(evidence_map) == 1 + 4 + 1 and len(evidence_map[0]) == len(described["labels"]), \
         "(O and 4 types, and the flag) x the model's labels"

@@ -11,7 +11,9 @@ from conftest import SAMPLE
 from ner_lstm.data.corpus import read_conll
 from ner_lstm.errors import UsageError
 from ner_lstm.model.network import ModelConfig
-from ner_lstm.training.train import Trainer, TrainOptions, check_target, checkpoint_dir
+from ner_lstm.model.vocab import Vocab
+from ner_lstm.training.train import (Trainer, TrainOptions, check_target, checkpoint_dir, epoch_batches,
+                                     singleton_ids)
 
 TINY = ModelConfig(embeddings="none", word_dim=8, char_dim=8, char_filters=8, case_dim=4, lstm_units=8)
 
@@ -50,6 +52,24 @@ def test_resume_restores_weights_optimizer_and_counters(corpus, tmp_path):
     assert [entry["epoch"] for entry in log] == [1, 2, 3]
     second.finish()
     assert not checkpoint_dir(model_dir).exists()
+
+
+def test_epoch_batches_cover_every_sentence_once_reshuffled_each_epoch_and_read_the_evidence(corpus):
+    train, _ = corpus
+    vocab = Vocab.build(train)
+    options = TrainOptions(batch_size=16, seed=5, word_dropout=0.0)
+    evidence = [np.full((len(s), 2), i, np.float32) for i, s in enumerate(train)]
+
+    def epoch(number):
+        return list(epoch_batches(train, vocab, options, number, evidence, singleton_ids(train, vocab)))
+
+    first, again, second = epoch(0), epoch(0), epoch(1)
+    assert [b["word"].tolist() for b, _ in first] == [b["word"].tolist() for b, _ in again], "seeded by epoch"
+    assert [b["word"].tolist() for b, _ in first] != [b["word"].tolist() for b, _ in second], "reshuffled"
+    seen = sorted(int(b["evidence"][row, 0, 0]) for b, _ in first for row in range(len(b["word"])))
+    assert seen == list(range(len(train))), "every sentence once, with its own evidence"
+    for batch, labels in first:
+        assert labels.shape == batch["word"].shape and ((labels >= 0) == (batch["word"] > 0)).all()
 
 
 def test_same_seed_same_model(corpus, tmp_path):
