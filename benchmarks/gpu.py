@@ -5,7 +5,7 @@ Usage (two steps; the second runs on the GPU machine):
     KERAS_BACKEND=jax python benchmarks/gpu.py run --work gpu-work --seed 1 --out gpu-work/gpu.json
 
 Why this shape: the GPU machines lent here carry JAX and PyTorch but no TensorFlow, and nothing larger
-than 64 MiB travels to them (TensorFlow with its CUDA libraries is about 2.5 GB), so the product's
+than 64 MiB travels to them (the TensorFlow wheel alone is 573 MB), so the product's
 TensorFlow training cannot run there. The network (`ner_lstm.model`: layers, CRF and losses in
 `keras.ops`) is backend-neutral, so `run` trains it with `train_model` itself (early stopping on valid,
 moving-average weights, evidence renewal, test scored once) on Keras' JAX backend, swapping in only
