@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from importlib.metadata import version
+from importlib import import_module
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +62,7 @@ def _versions() -> dict:
     from .. import __version__
 
     backend = keras.backend.backend()  # tensorflow, or jax where benchmarks/gpu.py trains
-    return {"ner_lstm": __version__, "keras": keras.__version__, backend: version(backend),
+    return {"ner_lstm": __version__, "keras": keras.__version__, backend: import_module(backend).__version__,
             "python": platform.python_version()}
 
 
