@@ -62,6 +62,18 @@ def test_sentences_are_still_split_at_their_ends():
     assert len(split_text("He scored twice. Then he left. Was it 1950? Yes!")) == 4
 
 
+def test_a_blank_line_ends_a_sentence_and_a_single_line_break_does_not():
+    text = "SOCCER - JAPAN WIN\n\nAL-AIN 1996-12-06\n \nJapan began the\ndefence of their title."
+    sentences = split_text(text)
+    assert [s.tokens for s in sentences] == [
+        ["SOCCER", "-", "JAPAN", "WIN"],
+        ["AL-AIN", "1996-12-06"],
+        ["Japan", "began", "the", "defence", "of", "their", "title", "."],
+    ]
+    assert text[slice(*sentences[2].offsets[3])] == "defence"
+    assert all(s.peers is sentences[0].peers for s in sentences), "the text is still one document"
+
+
 def test_emoji_and_combining_characters_keep_offsets():
     text = "Zoë 😀 met Jose\u0301 in Köln."
     for sentence in split_text(text):

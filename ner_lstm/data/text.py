@@ -16,10 +16,13 @@ a character, so every token still slices out of the input:
 - a decimal fraction, a signed number and a currency prefix stay whole: `.496`,
   `+0.435`, `C$`, `US$`.
 
-Sentences are split where syntok ends one on terminal punctuation that is not the
-period of an abbreviation, initial or list number (`ST. LOUIS`, `10. Johan`); its
-other cuts (before an opening bracket, or a closing quote left alone) are joined
-back, so a record that is one sentence is tagged as one sequence.
+Sentences end at every paragraph break (a blank line), and inside a paragraph where
+syntok ends one on terminal punctuation that is not the period of an abbreviation,
+initial or list number (`ST. LOUIS`, `10. Johan`); its other cuts (before an opening
+bracket, or a closing quote left alone) are joined back, so a record that is one
+sentence is tagged as one sequence. A single line break is a space: hard-wrapped
+prose breaks lines inside sentences, so a headline or a table row that has no final
+period needs a blank line after it to be a sentence of its own.
 """
 from __future__ import annotations
 
@@ -47,21 +50,23 @@ CURRENCY_PREFIX = re.compile(r"^[A-Z]{1,3}$")
 def split_text(text: str, source: str = "", line: int = 0) -> list[Sentence]:
     """Segment `text` into sentences; each token keeps its (start, end) offsets into `text`."""
     sentences: list[Sentence] = []
-    for spans in _join_sentences(text, _syntok_sentences(text)):
-        merged = _merge_tokens(text, spans)
-        sentences.append(Sentence([text[a:b] for a, b in merged], offsets=merged, source=source, line=line,
-                                  text=text))
+    for paragraph in _syntok_paragraphs(text):
+        for spans in _join_sentences(text, paragraph):
+            merged = _merge_tokens(text, spans)
+            sentences.append(Sentence([text[a:b] for a, b in merged], offsets=merged, source=source, line=line,
+                                      text=text))
     mark_document(sentences)  # a text is a document
     return sentences
 
 
-def _syntok_sentences(text: str) -> list[list[Span]]:
+def _syntok_paragraphs(text: str) -> list[list[list[Span]]]:
+    """syntok's sentences of each paragraph, as token spans."""
     found = []
     for paragraph in segmenter.analyze(text):
-        for tokens in paragraph:
-            spans = [(t.offset, t.offset + len(t.value)) for t in tokens if t.value]
-            if spans:
-                found.append(spans)
+        sentences = [[(t.offset, t.offset + len(t.value)) for t in tokens if t.value] for tokens in paragraph]
+        sentences = [spans for spans in sentences if spans]
+        if sentences:
+            found.append(sentences)
     return found
 
 
