@@ -136,7 +136,7 @@ def tagging_speed(model_dir: Path, test) -> list[float]:
     return speeds
 
 
-def run(work: Path, seed: int, out: Path, epochs: int | None) -> None:
+def run(work: Path, seed: int, out: Path, epochs: int | None, batch_size: int | None) -> None:
     started = time.perf_counter()
     import jax
     import keras
@@ -149,11 +149,11 @@ def run(work: Path, seed: int, out: Path, epochs: int | None) -> None:
 
     corpora = training_corpora(work / "train.txt", work / "valid.txt", work / "test.txt", None, None)
     model_dir = work / f"model-seed{seed}"
-    summary = train_model(corpora, model_dir, TrainOptions(seed=seed, verbose=2, overwrite=True,
-                                                                  **({"epochs": epochs} if epochs else {})))
+    changes = {name: value for name, value in (("epochs", epochs), ("batch_size", batch_size)) if value}
+    summary = train_model(corpora, model_dir, TrainOptions(seed=seed, verbose=2, overwrite=True, **changes))
     whole = (time.perf_counter() - started) / 60
     history = [json.loads(line) for line in (model_dir / "training.jsonl").read_text().splitlines()]
-    result = {"device": str(jax.devices()[0]), "backend": "jax " + jax.__version__, "seed": seed,
+    result = {"device": str(jax.devices()[0]), "backend": "jax " + jax.__version__, "seed": seed, "changes": changes,
               "valid_f1": round(100 * summary["best_dev_f1"], 2), "test_f1": round(100 * summary["test"]["f1"], 2),
               "selected_epoch": summary["best_epoch"], "epochs": summary["epochs"],
               "minutes_to_selected": summary["minutes_to_best"], "whole_minutes": round(whole, 2),
@@ -174,11 +174,12 @@ def main() -> None:
     second.add_argument("--seed", type=int, default=1)
     second.add_argument("--out", type=Path, required=True)
     second.add_argument("--epochs", type=int, help="at most this many epochs (default: train's)")
+    second.add_argument("--batch-size", type=int, help="sentences a batch (default: train's)")
     args = parser.parse_args()
     if args.step == "prepare":
         prepare(args.data, args.to)
     else:
-        run(args.work, args.seed, args.out, args.epochs)
+        run(args.work, args.seed, args.out, args.epochs, args.batch_size)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def main() -> None:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ner-lstm-pilot-") as tmp:
         summary = train_model(corpora, args.model or Path(tmp) / "model", options)
-    run = {"set": json.loads(args.set), "seed": args.seed, "valid_f1": summary["best_dev_f1"],
+    run = {"data": str(args.data), "set": json.loads(args.set), "seed": args.seed, "valid_f1": summary["best_dev_f1"],
            "selected_epoch": summary["best_epoch"], "epochs_run": summary["epochs"],
            "minutes_to_selected_model": summary["minutes_to_best"], "minutes_training": summary["minutes"],
            "test_f1": summary["test"]["f1"], "wall_minutes": round((time.monotonic() - started) / 60, 2)}
