@@ -3,55 +3,48 @@
 Usage: python benchmarks/chunk_corpus.py --data ../shared/data/conll2003 --to /tmp/chunked [--tokens 48]
 then, for example, `python benchmarks/pilot.py --data /tmp/chunked --seed 1`.
 
-Writes train, valid and test with each run of consecutive sentences of a `-DOCSTART-` document joined
-into one sequence while it holds at most --tokens tokens (a longer sentence stays alone), so the
-network sees its neighbours' words at the cost of no extra computation per token: the cheap form of
-the cross-sentence context of Luo et al. 2020 and GCDoc. Lines are copied as they are, so the gold
-entities are the same (the script checks that no entity crosses a join) and entity F1 on the joined
-valid and test files scores the same entities. Not part of the tagger: it did not pay (see README, Results).
+Writes train, valid and test (token and IOB2 tag columns, `-DOCSTART-` lines kept) with each run of
+consecutive sentences of a document joined into one sequence while it holds at most --tokens tokens
+(a longer sentence stays alone), so the network sees its neighbours' words at no extra computation
+per token: the cheap form of the cross-sentence context of Luo et al. 2020 and GCDoc. The script
+checks that the joined files hold the same gold entities, so entity F1 on the joined valid and test
+scores the same entities. Not part of the tagger: it did not pay (see README, Results).
 """
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-Block = list[str]  # one sentence's lines, or a -DOCSTART- line
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from ner_lstm.data.corpus import DOCSTART, Sentence, conll_documents, read_conll  # noqa: E402
+from ner_lstm.inference.entities import spans  # noqa: E402
 
 
-def blocks(path: Path) -> list[Block]:
-    """The file's blank-line-separated blocks."""
-    found: list[Block] = []
-    block: Block = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            block.append(line)
-        elif block:
-            found.append(block)
-            block = []
-    return found + ([block] if block else [])
-
-
-def joined(sentences: list[Block], tokens: int) -> list[Block]:
-    """Runs of consecutive sentences (never across a -DOCSTART- line) of at most `tokens` lines each."""
-    out: list[Block] = []
-    run: list[Block] = []
-    for block in sentences:
-        is_start = block[0].startswith("-DOCSTART-")
-        if run and (is_start or sum(map(len, run)) + len(block) > tokens):
-            out.append(_join(run))
-            run = []
-        if is_start:
-            out.append(block)
+def joined(document: list[Sentence], tokens: int) -> list[Sentence]:
+    """Runs of the document's consecutive sentences of at most `tokens` tokens each."""
+    out: list[Sentence] = []
+    for sentence in document:
+        if out and len(out[-1]) + len(sentence) <= tokens:
+            out[-1] = Sentence(out[-1].tokens + sentence.tokens, (out[-1].tags or []) + (sentence.tags or []))
         else:
-            run.append(block)
-    return out + ([_join(run)] if run else [])
+            out.append(Sentence(list(sentence.tokens), list(sentence.tags or [])))
+    return out
 
 
-def _join(run: list[Block]) -> Block:
-    for before, after in zip(run, run[1:]):
-        if after[0].split()[-1].startswith("I-") and before[-1].split()[-1] != "O":
-            raise ValueError(f"an entity would run on across a join: {before[-1]!r} then {after[0]!r}")
-    return [line for block in run for line in block]
+def entities(sentences: list[Sentence]) -> list[tuple[str, str]]:
+    """Every gold entity's label and words, in order."""
+    return [(label, " ".join(s.tokens[first:last])) for s in sentences for label, first, last in spans(s.tags)]
+
+
+def conll(documents: list[list[Sentence]]) -> str:
+    lines = []
+    for document in documents:
+        lines.append(f"{DOCSTART} -X- -X- O\n")
+        lines.extend("".join(f"{t} {tag}\n" for t, tag in zip(s.tokens, s.tags)) for s in document)
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -62,12 +55,14 @@ def main() -> None:
     args = parser.parse_args()
     args.to.mkdir(parents=True, exist_ok=True)
     for split in ("train", "valid", "test"):
-        found = blocks(args.data / f"{split}.txt")
-        out = joined(found, args.tokens)
-        (args.to / f"{split}.txt").write_text("".join("\n".join(b) + "\n\n" for b in out), encoding="utf-8")
-        sentences = sum(not b[0].startswith("-DOCSTART-") for b in found)
-        sequences = sum(not b[0].startswith("-DOCSTART-") for b in out)
-        print(f"{split}: {sentences} sentences in {sequences} sequences of at most {args.tokens} tokens")
+        sentences = read_conll(args.data / f"{split}.txt")
+        documents = [joined(document, args.tokens) for document in conll_documents(sentences)]
+        sequences = [s for document in documents for s in document]
+        if entities(sequences) != entities(sentences):
+            sys.exit(f"{split}: an entity would run on across a join")
+        (args.to / f"{split}.txt").write_text(conll(documents), encoding="utf-8")
+        print(f"{split}: {len(sentences)} sentences in {len(sequences)} sequences of at most {args.tokens} tokens; "
+              f"the same {len(entities(sentences))} gold entities")
 
 
 if __name__ == "__main__":
