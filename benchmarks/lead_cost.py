@@ -228,7 +228,7 @@ def main() -> None:
     epoch_seconds = training_epochs(train, vocab, args.units, args.epochs)
 
     def median_epoch(name: str) -> float:
-        return statistics.median(epoch_seconds[name][1:])
+        return round(statistics.median(epoch_seconds[name][1:]), 2)
 
     recipe_epoch, recipe_tag = median_epoch("recipe"), statistics.median(tag_seconds["recipe"])
     result = {"command": "python " + " ".join(sys.argv), "cores": len(os.sched_getaffinity(0)), "sentences_tagged": len(distinct), "tokens_tagged": tokens, "units": args.units,
