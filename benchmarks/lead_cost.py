@@ -15,10 +15,10 @@ direction, 300 in the paper), so its figures are lower bounds on the real cost:
    character BiLSTM with a next-character softmax as its loss, over the same sentences in the same
    batches (their characters made beforehand, as a merged network would share the recipe's batch
    encoding). The first epoch of each (tracing) is left out; medians of the others.
-2. Tagging: `Tagger.tag` over every distinct sentence of train + valid + test (in process, as a library
-   user calls it): the recipe's ONNX network alone; followed by the character BiLSTM (also ONNX, the
-   same threads) on each batch, as one merged graph would run them; and two recipe networks whose
-   emissions are averaged (an ensemble of two). Interleaved, median of --runs.
+2. Tagging: `Tagger.tag` over every distinct sentence of train + valid + test, `throughput.py`'s set,
+   each a document of its own (in process, as a library user calls it): the recipe's ONNX network
+   alone; followed by the character BiLSTM (also ONNX, the same threads) on each batch, as one merged
+   graph would run them; and two recipe networks whose emissions are averaged (an ensemble of two). Interleaved, median of --runs.
 Weights are untrained: a network's cost does not depend on them. Prints the figures and writes --out.
 """
 from __future__ import annotations
@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 CHAR_DIM = 30  # LM-LSTM-CRF's character embedding
@@ -214,14 +215,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "lead-cost.json")
     args = parser.parse_args()
 
-    from ner_lstm.data.corpus import read_conll
+    from throughput import distinct_sentences
+
+    from ner_lstm.data.corpus import Sentence, read_conll
     from ner_lstm.model.embeddings import package_glove
     from ner_lstm.model.vocab import Vocab
 
     train = read_conll(args.data / "train.txt")
     vocab = Vocab.build(train, package_glove())
-    every = train + read_conll(args.data / "valid.txt") + read_conll(args.data / "test.txt")
-    distinct = list({tuple(s.tokens): s for s in every if len(s)}.values())  # no sentence twice, as in throughput.py
+    distinct = [Sentence(tokens) for tokens in distinct_sentences(args.data)]  # throughput.py's set
     tokens = sum(len(s) for s in distinct)
 
     tag_seconds = tagging(distinct, vocab, args.units, args.runs)
