@@ -18,7 +18,8 @@ direction, 300 in the paper), so its figures are lower bounds on the real cost:
 2. Tagging: `Tagger.tag` over every distinct sentence of train + valid + test, `throughput.py`'s set,
    each a document of its own (in process, as a library user calls it): the recipe's ONNX network
    alone; followed by the character BiLSTM (also ONNX, the same threads) on each batch, as one merged
-   graph would run them; and two recipe networks whose emissions are averaged (an ensemble of two). Interleaved, median of --runs.
+   graph would run them; and two recipe networks whose emissions are averaged (an ensemble of two).
+   Interleaved, median of --runs.
 Weights are untrained: a network's cost does not depend on them. Prints the figures and writes --out.
 """
 from __future__ import annotations
@@ -233,7 +234,8 @@ def main() -> None:
         return round(statistics.median(epoch_seconds[name][1:]), 2)
 
     recipe_epoch, recipe_tag = median_epoch("recipe"), statistics.median(tag_seconds["recipe"])
-    result = {"command": "python " + " ".join(sys.argv), "cores": len(os.sched_getaffinity(0)), "sentences_tagged": len(distinct), "tokens_tagged": tokens, "units": args.units,
+    result = {"command": "python " + " ".join(sys.argv), "cores": len(os.sched_getaffinity(0)),
+              "sentences_tagged": len(distinct), "tokens_tagged": tokens, "units": args.units,
               "epoch_seconds": epoch_seconds, "tag_seconds": tag_seconds,
               "recipe": {"epoch_seconds": recipe_epoch, "tokens_per_second": round(tokens / recipe_tag)}}
     print(f"recipe network: epoch {recipe_epoch:.1f} s (median); tagging {tokens} tokens in {recipe_tag:.2f} s, "
