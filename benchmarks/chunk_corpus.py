@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from ner_lstm.data.corpus import DOCSTART, Sentence, conll_documents, read_conll  # noqa: E402
-from ner_lstm.inference.entities import spans  # noqa: E402
+from ner_lstm.data.corpus import spans  # noqa: E402
 
 
 def joined(document: list[Sentence], tokens: int) -> list[Sentence]:

@@ -22,7 +22,7 @@ from seqeval.metrics import f1_score  # noqa: E402
 
 from ner_lstm import Tagger  # noqa: E402
 from ner_lstm.data.corpus import DOCSTART, Sentence  # noqa: E402
-from ner_lstm.inference.entities import spans  # noqa: E402
+from ner_lstm.data.corpus import spans  # noqa: E402
 
 Document = list[tuple[list[str], list[str]]]
 

@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE.parent))
 NER = [sys.executable, "-m", "ner_lstm"]
 
 from ner_lstm.data.corpus import Sentence, conll_documents, read_conll  # noqa: E402
-from ner_lstm.inference.entities import spans  # noqa: E402
+from ner_lstm.data.corpus import spans  # noqa: E402
 
 Span = tuple[int, int, int, str]  # record, start, end, label
 FINAL_STOP = re.compile(r"[.!?][\"')]*$")

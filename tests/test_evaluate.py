@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ner_lstm.inference.entities import spans
+from ner_lstm.data.corpus import spans
 from ner_lstm.training.evaluate import format_report, score
 
 

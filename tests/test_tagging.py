@@ -59,13 +59,13 @@ def test_jsonl_input_passes_fields_through(trained_model, tmp_path):
     path = write(tmp_path / "in.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
     records = [json.loads(x) for x in tag(trained_model, str(path), "--field-prefix", "ner_").stdout.splitlines()]
     assert [r["id"] for r in records] == ["a", "b"], "the user's own id is kept"
-    assert [r["ner_id"] for r in records] == [1, 2]
+    assert [r["ner_id"] for r in records] == [1, 2], "ours goes under the prefix"
     assert records[0]["meta"] == {"k": 1} and records[0]["text"] == "Major Tom left London."
     assert records[1]["tokens"] == ["Grace", "Hopper", "visited", "Oslo"]
     assert len(records[1]["ner_tags"]) == 4 and "ner_tokens" not in records[1], "the input tokens are echoed once"
 
 
-@pytest.mark.parametrize("field", ["tags", "entities", "id", "offsets"])
+@pytest.mark.parametrize("field", ["tags", "entities", "offsets"])
 def test_jsonl_fields_are_never_overwritten(trained_model, tmp_path, field):
     record = {"text": "Major Tom left London.", field: "mine"}
     path = write(tmp_path / "in.jsonl", json.dumps(record) + "\n")
@@ -75,6 +75,22 @@ def test_jsonl_fields_are_never_overwritten(trained_model, tmp_path, field):
     assert "--field-prefix" in result.stderr
     prefixed = json.loads(tag(trained_model, str(path), "--field-prefix", "ner_").stdout)
     assert prefixed[field] == "mine" and "ner_tags" in prefixed
+
+
+def test_a_records_own_id_is_kept_and_our_output_tags_again(trained_model, tmp_path):
+    lines = [{"id": "doc-7", "source": "wire", "text": "Major Tom left London."}, {"text": "Grace Hopper visited Oslo."}]
+    path = write(tmp_path / "in.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
+    first = [json.loads(x) for x in tag(trained_model, str(path)).stdout.splitlines()]
+    assert [r["id"] for r in first] == ["doc-7", 2], "the user's id, else our line number"
+    assert [r["source"] for r in first] == ["wire", str(path)]
+    again_path = write(tmp_path / "again.jsonl", "".join(json.dumps(r) + "\n" for r in first))
+    again = [json.loads(x) for x in tag(trained_model, str(again_path)).stdout.splitlines()]
+    assert [r["id"] for r in again] == ["doc-7", 2] and [r["source"] for r in again] == ["wire", str(path)]
+    for before, after in zip(first, again):
+        assert after["entities"] == before["entities"] and after["tags"] == before["tags"]
+    user = write(tmp_path / "user.jsonl", json.dumps({"text": "Major Tom.", "tags": "mine"}) + "\n")
+    result = run("tag", "--model", str(trained_model), str(user))
+    assert result.exit_code == 2 and "'tags' would be overwritten" in result.stderr, "the user's own data is no output"
 
 
 def test_jsonl_tokens_line_up_one_to_one(trained_model, tmp_path):

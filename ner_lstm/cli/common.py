@@ -34,6 +34,35 @@ TagColumn = Annotated[int, typer.Option(help="Column holding the tag (0-based; n
 Encoding = Annotated[str, typer.Option(help="Text encoding of input files.")]
 
 
+class LabelledFormat(str, Enum):
+    auto = "auto"
+    conll = "conll"
+    jsonl = "jsonl"
+    labelstudio = "labelstudio"
+    brat = "brat"
+    spacy = "spacy"
+
+
+LabelledFormatOption = Annotated[LabelledFormat, typer.Option(
+    "--input-format", help="Format of labelled files: conll (token and tag columns), jsonl (doccano, Prodigy/spaCy "
+    "spans, 'ner-lstm tag' output, or tokens with tags), labelstudio (JSON or JSON-MIN export), brat (a folder of "
+    ".txt + .ann, or one .ann), spacy (.spacy DocBin, needs ner-lstm[spacy]); auto picks by name and content.")]
+MapLabelOption = Annotated[Optional[list[str]], typer.Option(
+    "--map-label", help="Rename a label, SRC=DST (repeatable); DST O drops it. Also names label ids: 3=PER.")]
+StrictSpansOption = Annotated[bool, typer.Option(
+    help="Make any span that cannot be placed on tokens (off token boundaries, overlapping, outside the text, "
+    "text not matching, across sentences) an error instead of a counted, reported omission.")]
+TextFieldOption = Annotated[Optional[str], typer.Option(
+    "--text-field", help="Label Studio: the task data field holding the text (default: 'text', or the only one).")]
+
+
+def span_options(map_label: Optional[list[str]], strict_spans: bool, text_field: Optional[str] = None):
+    """The span readers' options from the command line's."""
+    from ..data.formats import SpanOptions, parse_label_map
+
+    return SpanOptions(parse_label_map(map_label or []), strict_spans, text_field)
+
+
 class Backend(str, Enum):
     auto = "auto"
     onnx = "onnx"

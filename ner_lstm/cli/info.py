@@ -26,11 +26,18 @@ def info(
     typer.echo(_format_info(description))
 
 
+def _vectors_line(v: dict) -> str:
+    if v.get("source") == "none":
+        return "none"
+    return f"{v['source']} ({v['words']} words, {v['dim']} dimensions, {'cased' if v.get('cased') else 'lowercased'})"
+
+
 def _format_info(d: dict) -> str:
     lines = [f"model:        {d['model']} (format {d['format_version']})",
              f"labels:       {', '.join(d['labels'])}",
              f"vocabulary:   {d['vocabulary']['words']} training words, {d['vocabulary']['chars']} characters, "
-             f"{d['vocabulary']['glove_words']} GloVe words",
+             f"{d['vocabulary']['glove_words']} words with vectors",
+             "vectors:      " + _vectors_line(d["vectors"]),
              "context:      " + ("each word's case elsewhere in its document" if d["network"].get("document_context")
                                  else "the sentence only"),
              "evidence:     " + ("other mentions' predicted types in the document" if d["network"].get("evidence")

@@ -20,6 +20,9 @@ class InputFormat(str, Enum):
     conll = "conll"
     jsonl = "jsonl"
     parquet = "parquet"
+    labelstudio = "labelstudio"
+    brat = "brat"
+    spacy = "spacy"
 
 
 class Engine(str, Enum):
@@ -33,6 +36,9 @@ class OutputFormat(str, Enum):
     inline = "inline"
     html = "html"
     parquet = "parquet"
+    doccano = "doccano"
+    labelstudio = "labelstudio"
+    brat = "brat"
 
 
 @app.command()
@@ -41,8 +47,8 @@ def tag(
     inputs: Annotated[Optional[list[str]], typer.Argument(help="Files, directories (recursed) or globs; '-' reads stdin.")] = None,
     model: ModelOption = DEFAULT_MODEL,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file, or directory for several inputs (default: stdout).")] = None,
-    input_format: Annotated[InputFormat, typer.Option(help="auto picks by extension and content, and says what it picked.")] = InputFormat.auto,
-    output_format: Annotated[OutputFormat, typer.Option(help="jsonl, conll, inline, html or parquet (needs ner-lstm[parquet]).")] = OutputFormat.jsonl,
+    input_format: Annotated[InputFormat, typer.Option(help="text (a record per line), conll, jsonl, parquet, or an annotation tool's export (labelstudio, brat: .ann files, spacy: .spacy); auto picks by extension and content, and says what it picked.")] = InputFormat.auto,
+    output_format: Annotated[OutputFormat, typer.Option(help="jsonl, conll, inline, html, parquet (needs ner-lstm[parquet]), or pre-annotations to import into an annotation tool: doccano (JSONL), labelstudio (JSON tasks with scored predictions), brat (a folder of .txt + .ann; -o names it).")] = OutputFormat.jsonl,
     text_field: Annotated[str, typer.Option(help="JSONL field or Parquet column holding raw text.")] = "text",
     tokens_field: Annotated[str, typer.Option(help="JSONL field or Parquet column holding a list of tokens (used when present).")] = "tokens",
     field_prefix: Annotated[str, typer.Option(help="Prefix for the fields JSONL output adds (source, id, tokens, tags, offsets, gold, entities), so they never collide with an input record's own fields.")] = "",

@@ -9,6 +9,7 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 from ..errors import InputError
@@ -37,6 +38,23 @@ class Sentence:
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+
+@dataclass
+class Record:
+    """One unit of input and output: its sentences, and what is carried through untouched.
+
+    `input_field` names the JSONL field the sentences came from ("text" or "tokens"),
+    which the output echoes rather than treats as a field of the user's to keep apart.
+    """
+
+    source: str
+    id: int
+    sentences: list[Sentence]
+    text: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    input_field: str | None = None
+    gold_spans: list | None = None  # the entities of a span format, as scored (`formats.align.Span`)
 
 
 def read_conll(path: str | Path, tag_column: int = -1, encoding: str = "utf-8") -> list[Sentence]:
@@ -123,6 +141,20 @@ def _tag_of(columns: list[str], tag_column: int, path: str, lineno: int) -> str:
             lineno,
         )
     return tag
+
+
+def spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(label, first token, one past last token) for each entity; a stray I- opens one, as conlleval does."""
+    found: list[tuple[str, int, int]] = []
+    label, begin = None, 0
+    for i, tag in enumerate(list(tags) + ["O"]):
+        continues = tag.startswith("I-") and label == tag[2:]
+        if label is not None and not continues:
+            found.append((label, begin, i))
+            label = None
+        if tag != "O" and not continues:
+            label, begin = tag[2:], i
+    return found
 
 
 def join_tokens(tokens: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:

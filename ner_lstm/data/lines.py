@@ -9,12 +9,13 @@ a sentence break.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
 from ..errors import InputError, InputWarning
 
+Lines = Iterable[tuple[int, str]]  # (line number, text) pairs, what every line reader takes
 INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060\u00a0"  # BOM, zero-width space/non-joiner/joiner, word joiner, NBSP
 
 

@@ -18,30 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, UsageError
-from .corpus import DOCSTART, TAG_PATTERN, Sentence, conll_documents, conll_sentences, convert_corpus, read_conll
-from .lines import check_file, decoded_lines
+from .corpus import DOCSTART, TAG_PATTERN, Record, Sentence, conll_documents, conll_sentences, convert_corpus
+from .formats import SpanOptions, read_labelled
+from .lines import Lines, check_file, decoded_lines
 from .text import split_text
 
 EXTENSIONS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".conll": "conll", ".conllu": "conll",
-              ".iob": "conll", ".bio": "conll", ".tsv": "conll", ".txt": "text", ".text": "text", ".md": "text"}
+              ".iob": "conll", ".bio": "conll", ".tsv": "conll", ".txt": "text", ".text": "text", ".md": "text",
+              ".ann": "brat", ".spacy": "spacy"}
+SPAN_INPUTS = ("labelstudio", "brat", "spacy")  # read whole by their `formats` reader, gold spans kept
 STDIN = "-"
-Lines = Iterable[tuple[int, str]]
-
-
-@dataclass
-class Record:
-    """One unit of input and output: its sentences, and what is carried through untouched.
-
-    `input_field` names the JSONL field the sentences came from ("text" or "tokens"),
-    which the output echoes rather than treats as a field of the user's to keep apart.
-    """
-
-    source: str
-    id: int
-    sentences: list[Sentence]
-    text: str | None = None
-    fields: dict[str, Any] = field(default_factory=dict)
-    input_field: str | None = None
 
 
 def expand_inputs(inputs: Iterable[str]) -> list[str]:
@@ -69,8 +55,11 @@ def expand_inputs(inputs: Iterable[str]) -> list[str]:
 
 
 def sniff_format(name: str, head: list[str]) -> str:
-    """Pick a reader by extension; a .txt file whose lines look like token-tag columns is CoNLL."""
+    """Pick a reader by extension; a .txt file whose lines look like token-tag columns is CoNLL; a JSON
+    list is a Label Studio export."""
     by_extension = EXTENSIONS.get(Path(name).suffix.lower(), "text")
+    if by_extension == "jsonl" and head and head[0].lstrip().startswith("["):
+        return "labelstudio"
     if by_extension != "text":
         return by_extension
     lines = [line.split() for line in head if line.strip()]
@@ -103,12 +92,19 @@ class Fields:
     text: str = "text"
 
 
+def ner_lstm_output(fields: dict) -> bool:
+    """A record that is our own output (tag -> correct -> tag again): it has our `tags` and `entities`."""
+    return isinstance(fields.get("entities"), list) and isinstance(fields.get("tags"), list)
+
+
 def object_record(obj: Any, name: str, number: int, fields: Fields = Fields()) -> Record:
-    """A JSONL object or Parquet row as a record: its tokens kept one to one, or its text tokenised here;
-    every other field passes through."""
+    """A JSONL object or Parquet row as a record: its tokens kept one to one, or its text tokenised here
+    (our own output is read from its text again); every other field passes through."""
     if not isinstance(obj, dict):
         raise InputError(f"expected an object with a {fields.text!r} or {fields.tokens!r} field", name, number)
     tokens, text = obj.get(fields.tokens), obj.get(fields.text)
+    if isinstance(text, str) and ner_lstm_output(obj):
+        tokens = None
     if isinstance(tokens, list) and all(isinstance(t, str) for t in tokens):
         rest = {k: v for k, v in obj.items() if k != fields.tokens}
         return Record(name, number, [Sentence(tokens, source=name, line=number)], fields=rest,
@@ -175,6 +171,13 @@ def read_records(name: str, input_format: str, encoding: str = "utf-8", announce
             print(f"ner-lstm: {name}: reading as parquet", file=sys.stderr)
         yield from read_parquet(name, fields)
         return
+    if input_format == "auto" and EXTENSIONS.get(Path(name).suffix.lower()) in SPAN_INPUTS:
+        input_format = EXTENSIONS[Path(name).suffix.lower()]
+        if announce:
+            print(f"ner-lstm: {name}: reading as {input_format}", file=sys.stderr)
+    if input_format in SPAN_INPUTS:
+        yield from _span_records(name, input_format, encoding)
+        return
     handle = sys.stdin.buffer if name == STDIN else check_file(Path(name)).open("rb")
     try:
         lines: Iterator[tuple[int, str]] = decoded_lines(handle, name, encoding)
@@ -184,11 +187,25 @@ def read_records(name: str, input_format: str, encoding: str = "utf-8", announce
             chosen = sniff_format(name, [line for _, line in head])
             if announce:
                 print(f"ner-lstm: {name}: reading as {chosen}", file=sys.stderr)
+            if chosen in SPAN_INPUTS:
+                yield from _span_records(name, chosen, encoding)
+                return
             lines = itertools.chain(head, lines)
         yield from line_records(lines, name, chosen, fields)
     finally:
         if handle is not sys.stdin.buffer:
             handle.close()
+
+
+def _span_records(name: str, input_format: str, encoding: str) -> Iterator[Record]:
+    """A span format's records to tag (their gold tags and spans kept), with what could not be aligned said."""
+    from .formats import labelled_records
+
+    if name == STDIN:
+        raise UsageError(f"{input_format} input is read from files; give the path")
+    options = SpanOptions()
+    yield from labelled_records(name, input_format, options, encoding=encoding)
+    options.report.announce(name)
 
 
 # --- datasets (Hugging Face `datasets`) ---------------------------------------------------------------
@@ -300,8 +317,10 @@ def split_dev(sentences: list[Sentence], seed: int, share: float = 0.1) -> tuple
 
 
 def training_corpora(train: Path | None, dev: Path | None, test: Path | None, dataset: str | None,
-                     revision: str | None, tag_column: int = -1, encoding: str = "utf-8", seed: int = 42) -> Corpora:
-    """Train, dev and test sentences from column files or from a dataset's train/validation/test splits."""
+                     revision: str | None, tag_column: int = -1, encoding: str = "utf-8", seed: int = 42,
+                     input_format: str = "auto", spans: SpanOptions | None = None) -> Corpora:
+    """Train, dev and test sentences from labelled files (any format of `data.formats`) or from a dataset's
+    train/validation/test splits."""
     if (train is None) == (dataset is None):
         raise UsageError("give exactly one of --train FILE or --dataset ID")
     if dataset is not None:
@@ -311,7 +330,7 @@ def training_corpora(train: Path | None, dev: Path | None, test: Path | None, da
                  for name in ("train", "validation", "test")]
         names = {"train": f"{dataset}[train]", "dev": f"{dataset}[validation]"}
     else:
-        parts = [read_conll(p, tag_column=tag_column, encoding=encoding) if p is not None else None
+        parts = [_labelled(p, input_format, spans, tag_column, encoding) if p is not None else None
                  for p in (train, dev, test)]
         names = {"train": str(train), "dev": str(dev)}
     train_set, dev_set, test_set = parts
@@ -321,12 +340,22 @@ def training_corpora(train: Path | None, dev: Path | None, test: Path | None, da
     return Corpora(train_set, dev_set, test_set, names, held_out=parts[1] is None)
 
 
+def _labelled(path: Path, input_format: str, spans: SpanOptions | None, tag_column: int,
+              encoding: str) -> list[Sentence]:
+    """One labelled file's sentences, with what its spans' alignment left out said on stderr."""
+    options = SpanOptions(spans.mapping, spans.strict, spans.text_field) if spans else SpanOptions()
+    sentences = read_labelled(str(path), input_format, options, tag_column, encoding)
+    options.report.announce(str(path))
+    return sentences
+
+
 def labelled_corpus(data: Path | None, dataset: str | None, split: str = "test", tag_column: int = -1,
-                    encoding: str = "utf-8") -> list[Sentence]:
-    """The labelled sentences to score: a column file, or one split of a dataset."""
+                    encoding: str = "utf-8", input_format: str = "auto",
+                    spans: SpanOptions | None = None) -> list[Sentence]:
+    """The labelled sentences to score: a labelled file, or one split of a dataset."""
     if (data is None) == (dataset is None):
         raise UsageError("give exactly one of a data FILE or --dataset ID")
     if dataset is not None:
         chosen = require_split(load_hub_dataset(dataset), split, dataset)
         return sentences_from_dataset(chosen, name=f"{dataset}[{split}]")
-    return read_conll(data, tag_column=tag_column, encoding=encoding)
+    return _labelled(data, input_format, spans, tag_column, encoding)

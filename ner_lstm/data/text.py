@@ -9,7 +9,8 @@ a character, so every token still slices out of the input:
   (syntok treats the hyphen as spacing);
 - a word is not cut at a change of case: `McDonald`, `YouTube`, `NationsBank`;
 - a name with an apostrophe after its first letters stays whole: `O'Neil`,
-  `D'Alema`; clitics stay apart as in the Treebank: `McDonald 's`, `did n't`;
+  `D'Alema`; clitics stay apart as in the Treebank: `McDonald 's`, `did n't`, and a
+  clitic already written apart stays one token (`England 's`);
 - a period belongs to the abbreviation, initial or list number before it when
   the sentence goes on: `U.S.`, `J.`, `Corp.`, `1.`; abbreviations with inner
   periods keep it at the end of a sentence too (`U.S.`);
@@ -111,6 +112,8 @@ def _belongs_to_previous(text: str, previous: Span, current: Span, is_last: bool
         return left[-1:].isalnum() and right[:1].isalnum()
     if gap:
         return False
+    if left == "'" and (left + right).lower() in CLITICS:
+        return True  # a clitic written apart, as tokenised text has it: `England 's`
     if right.lower() in CLITICS or left.lower().endswith("n't"):
         return False
     if left[-1:].isalpha() and right[:1].isalpha():

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from .corpus import join_tokens
+from .sources import ner_lstm_output
 
 if TYPE_CHECKING:  # the inference layer sits above this one; writers only read its results
     from ..inference.tagger import Tagged
@@ -42,13 +43,18 @@ def record_jsonl(record, tagged: Sequence[Tagged], field_prefix: str = "") -> st
     return json.dumps(record_fields(record, tagged, field_prefix), ensure_ascii=False) + "\n"
 
 
+IDENTITY = ("source", "id")  # a record's own values of these name it: kept, ours left out
+OUTPUT = ("text", "tokens", "tags", "offsets", "gold", "entities")
+
+
 def record_fields(record, tagged: Sequence[Tagged], field_prefix: str = "") -> dict:
     """One output record (a JSONL line, a Parquet row): the user's fields untouched, then source, id,
     text, tokens, tags, offsets, gold, entities.
 
-    A user's field is never overwritten: one that shares a name with an output field
-    (after `field_prefix`) is an error naming the record. The field the record was
-    read from (`text` or `tokens`) is echoed as it was.
+    A record's own `id` and `source` identify it and are kept (ours are written only where it has
+    none). Our output read back in has its tags, entities and the rest refreshed. Any other user's
+    field that shares a name with an output field (after `field_prefix`) is an error naming the
+    record, never overwritten. The field the record was read from (`text` or `tokens`) is echoed as it was.
     """
     ours: dict = {"source": record.source, "id": record.id}
     if record.text is not None:
@@ -62,11 +68,15 @@ def record_fields(record, tagged: Sequence[Tagged], field_prefix: str = "") -> d
         ours["gold"] = [tag for g in gold for tag in g]
     ours["entities"] = [e.to_json() for e in _record_entities(record, tagged)]
     out = dict(record.fields)
+    if not field_prefix and ner_lstm_output(out):
+        out = {k: v for k, v in out.items() if k not in OUTPUT}
     if record.input_field is not None:
         # The input itself, as given, under the user's field name (--text-field, --tokens-field).
         out[record.input_field] = ours.pop("text" if record.text is not None else "tokens")
     for key, value in ours.items():
         name = field_prefix + key
+        if key in IDENTITY and name in out:
+            continue
         if name in out:
             raise InputError(f"the record's field {name!r} would be overwritten by ner-lstm's output; "
                              f"pass --field-prefix (for example ner_) to write {field_prefix or 'ner_'}{key} "
@@ -129,13 +139,66 @@ def html_head(title: str) -> str:
     return HTML_HEAD.format(title=html.escape(title), css=ENTITY_CSS)
 
 
-# Parquet's writer gives a dict per record (a table row); the others give text.
+def _span_fields(record) -> dict:
+    """The user's fields a pre-annotation keeps: all but the annotations (and our own output's fields)."""
+    dropped = {"label", "labels", "spans", "annotations", "predictions", *OUTPUT}
+    return {k: v for k, v in record.fields.items() if k not in dropped}
+
+
+def record_doccano(record, tagged: Sequence[Tagged]) -> str:
+    """doccano's JSONL: the text and the predicted entities as `label: [[start, end, LABEL]]`, to import
+    as pre-annotations; the record's other fields pass through, its own labels do not."""
+    text, _ = _record_surface(record, tagged)
+    labels = [[e.start, e.end, e.label] for e in _record_entities(record, tagged)]
+    return json.dumps({**_span_fields(record), "text": text, "label": labels}, ensure_ascii=False) + "\n"
+
+
+def record_labelstudio(record, tagged: Sequence[Tagged], model_version: str = "") -> str:
+    """One Label Studio task with the predicted entities as a prediction (`score` per region and overall,
+    `model_version`): Label Studio shows them as pre-labels to accept or correct. Tasks are separated by
+    `SEPARATORS["labelstudio"]` inside the list that `tag` opens and closes."""
+    from .formats.align import Span
+    from .formats.labelstudio import task_json
+
+    text, _ = _record_surface(record, tagged)
+    found = _record_entities(record, tagged)
+    spans = [Span(e.start, e.end, e.label) for e in found]
+    return json.dumps(task_json(text, spans, _span_fields(record), "predictions", [e.score for e in found],
+                                model_version), ensure_ascii=False)
+
+
+def record_brat(record, tagged: Sequence[Tagged]) -> dict:
+    """A BRAT document: the record's text and its entities as `T` lines (the output folder names the files)."""
+    from .formats.align import Span
+    from .formats.brat import ann_text
+
+    text, _ = _record_surface(record, tagged)
+    spans = [Span(e.start, e.end, e.label) for e in _record_entities(record, tagged)]
+    return {"id": record.fields.get("id", record.id), "text": text, "ann": ann_text(text, spans)}
+
+
+# Parquet's and BRAT's writers give a dict per record (a row, a document); the others give text.
 RECORD_WRITERS = {"jsonl": record_jsonl, "conll": record_conll, "inline": record_inline, "html": record_html,
-                  "parquet": record_fields}
+                  "parquet": record_fields, "doccano": record_doccano, "labelstudio": record_labelstudio,
+                  "brat": record_brat}
+# What goes between two records' text, and what opens and closes a whole output, where not nothing.
+SEPARATORS = {"labelstudio": ",\n"}
 
 
-def writer_for(output_format: str, field_prefix: str = "") -> Callable:
-    """The record writer for a format; JSONL and Parquet name their output fields with `field_prefix`."""
+def writer_for(output_format: str, field_prefix: str = "", model_version: str = "") -> Callable:
+    """The record writer for a format; JSONL and Parquet name their output fields with `field_prefix`, Label
+    Studio predictions carry `model_version`."""
     if output_format in ("jsonl", "parquet"):
         return functools.partial(RECORD_WRITERS[output_format], field_prefix=field_prefix)
+    if output_format == "labelstudio":
+        return functools.partial(record_labelstudio, model_version=model_version)
     return RECORD_WRITERS[output_format]
+
+
+def output_ends(output_format: str, title: str) -> tuple[str, str]:
+    """What an output opens and closes with: an HTML page's head and end, a Label Studio list's brackets."""
+    if output_format == "html":
+        return html_head(title), "</body></html>\n"
+    if output_format == "labelstudio":
+        return "[\n", "\n]\n"
+    return "", ""

@@ -23,10 +23,10 @@ from typing import Any
 
 from ..cpus import available_cpus
 from ..data.sources import Fields, Record, dataset_records, expand_inputs, read_records
-from ..data.writers import html_head, writer_for
+from ..data.writers import SEPARATORS, output_ends, writer_for
 from ..errors import Interrupted, NerError, UsageError
 from ..inference.tagger import BATCH_SIZE, Tagger
-from .outputs import ParquetOutput, Progress, ResumableOutput, input_identity, plan_outputs, write_output
+from .outputs import BratOutput, ParquetOutput, Progress, ResumableOutput, input_identity, plan_outputs, write_output
 
 WINDOW_TOKENS = 50_000
 Writer = Callable[[Record, list], str | dict]  # text, or a row for Parquet
@@ -70,13 +70,14 @@ def windows(records: Iterable[Record], window_tokens: int | None = None) -> Iter
         yield window
 
 
-def render_window(tagger: Tagger, window: list[Record], write: Writer) -> tuple[Rendered, int, int, int]:
-    """Tag one window (length-sorted inside) and render its records in input order; also return
-    how many records, sentences and tokens it held."""
+def render_window(tagger: Tagger, window: list[Record], write: Writer,
+                  separator: str = "") -> tuple[Rendered, int, int, int]:
+    """Tag one window (length-sorted inside) and render its records in input order, `separator` between
+    them; also return how many records, sentences and tokens it held."""
     sentences = [s for record in window for s in record.sentences]
     tagged = iter(tagger.tag(sentences))
     parts = [write(record, [next(tagged) for _ in record.sentences]) for record in window]
-    rendered = "".join(parts) if not parts or isinstance(parts[0], str) else parts  # rows for Parquet
+    rendered = separator.join(parts) if not parts or isinstance(parts[0], str) else parts  # rows: Parquet, BRAT
     return rendered, len(window), len(sentences), sum(len(s) for s in sentences)
 
 
@@ -92,10 +93,10 @@ def _start_worker(model: str, backend: str, threads: int, batch_size: int) -> No
         _WORKER["error"] = err
 
 
-def _render_in_worker(window: list[Record], write: Writer) -> tuple[Rendered, int, int, int]:
+def _render_in_worker(window: list[Record], write: Writer, separator: str) -> tuple[Rendered, int, int, int]:
     if "error" in _WORKER:
         raise _WORKER["error"]
-    return render_window(_WORKER["tagger"], window, write)
+    return render_window(_WORKER["tagger"], window, write, separator)
 
 
 @contextlib.contextmanager
@@ -122,7 +123,7 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 
 
 def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Writer,
-                     workers: int = 1) -> Iterator[tuple[Rendered, int, int, int]]:
+                     workers: int = 1, separator: str = "") -> Iterator[tuple[Rendered, int, int, int]]:
     """Rendered windows in input order, tagged here or, with several workers, in worker processes.
 
     At most two windows per worker are in flight, so memory stays bounded. Input of
@@ -133,7 +134,7 @@ def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], writ
     if workers <= 1 or len(head) < 2 or tagger.source is None:
         local = tagger.get() if isinstance(tagger, ModelSpec) else tagger
         for chunk in itertools.chain(head, chunks):
-            yield render_window(local, chunk, write)
+            yield render_window(local, chunk, write, separator)
         return
     model, backend = tagger.source
     threads = max(1, available_cpus() // workers)
@@ -143,11 +144,11 @@ def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], writ
         pending: deque = deque()
         with _sigint_ignored():  # the first submissions start every worker
             for chunk in head:
-                pending.append(pool.submit(_render_in_worker, chunk, write))
+                pending.append(pool.submit(_render_in_worker, chunk, write, separator))
             for _ in range(workers - len(head)):
                 pool.submit(int)
         for chunk in chunks:
-            pending.append(pool.submit(_render_in_worker, chunk, write))
+            pending.append(pool.submit(_render_in_worker, chunk, write, separator))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
         while pending:
@@ -163,14 +164,19 @@ def tag_stream(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Cal
                started: bool = False) -> None:
     """Tag `records` and pass each window's output, with its record count, to `write`, in input order.
     `started`: the output already holds the beginning (a resumed run), so no HTML head again."""
-    if output_format == "html" and not started:
-        write(html_head(title), 0)
-    for text, records_done, sentences, tokens in rendered_windows(tagger, records,
-                                                                  writer_for(output_format, field_prefix), workers):
+    head, tail = output_ends(output_format, title)
+    if head and not started:
+        write(head, 0)
+    writer = writer_for(output_format, field_prefix, Path(tagger.source[0]).name if tagger.source else "")
+    separator = SEPARATORS.get(output_format, "")
+    for text, records_done, sentences, tokens in rendered_windows(tagger, records, writer, workers, separator):
+        if separator and records_done and started:
+            text = separator + text  # between this window's first record and the last one written
+        started = started or records_done > 0
         write(text, records_done)
         progress.update(sentences, tokens)
-    if output_format == "html":
-        write("</body></html>\n", 0)
+    if tail:
+        write(tail, 0)
 
 
 def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None, input_format: str = "auto",
@@ -182,6 +188,8 @@ def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None
     complete window (`ResumableOutput`).
     """
     names = expand_inputs(inputs)
+    if input_format == "brat":  # a BRAT folder holds .txt beside each .ann: the .ann names the document
+        names = [name for name in names if name.endswith(".ann")]
     destinations = plan_outputs(names, output, output_format)
     skipped = resumed = 0
     progress = Progress()
@@ -191,8 +199,9 @@ def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None
                 skipped += 1
                 continue
             records = read_records(name, input_format, encoding, fields=fields)
-            if dest is None and output_format == "parquet":
-                raise UsageError("Parquet output goes to a file: give -o FILE (or -o DIR for several inputs)")
+            if dest is None and output_format in ("parquet", "brat"):
+                raise UsageError(f"{output_format} output goes to a {'file' if output_format == 'parquet' else 'folder'}: "
+                                 "give -o (a folder of them for several inputs)")
             if dest is None:
                 write_output(None, lambda out, records=records, name=name: tag_stream(
                     tagger, records, lambda text, _: out.write(text), output_format, name, progress, workers,
@@ -201,7 +210,8 @@ def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None
             identity = input_identity(name, input_format=input_format, output_format=output_format,
                                       encoding=encoding, field_prefix=field_prefix, model=(tagger.source or ("",))[0],
                                       fields=[fields.text, fields.tokens])
-            target = ParquetOutput(dest) if output_format == "parquet" else ResumableOutput(dest, identity, resume)
+            target = ParquetOutput(dest) if output_format == "parquet" else BratOutput(dest) \
+                if output_format == "brat" else ResumableOutput(dest, identity, resume)
             resumed += target.resumed
             try:
                 tag_stream(tagger, itertools.islice(records, target.records, None), target.write, output_format, name,
@@ -221,8 +231,9 @@ def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None
 def tag_dataset_split(tagger: Tagger | ModelSpec, split: Any, name: str, output: Path | None, output_format: str,
                       workers: int = 1, field_prefix: str = "") -> None:
     """Tag one `datasets` split into a file (atomically) or stdout."""
-    if output_format == "parquet":
-        raise UsageError("--dataset writes jsonl, conll, inline or html; Parquet output is for input files")
+    if output_format in ("parquet", "brat"):
+        raise UsageError(f"--dataset writes a stream (jsonl, conll, inline, html, doccano, labelstudio); "
+                         f"{output_format} output is for input files")
     progress = Progress()
     try:
         write_output(output, lambda out: tag_stream(tagger, dataset_records(split, name), lambda text, _: out.write(text),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,9 +11,10 @@ from typing import IO, Any
 
 from ..data.sources import STDIN
 from ..errors import InputError, UsageError
-from ..files import write_file_atomic, write_json
+from ..files import replace_dir, write_file_atomic, write_json
 
-OUTPUT_EXTENSIONS = {"jsonl": ".jsonl", "conll": ".conll", "inline": ".txt", "html": ".html", "parquet": ".parquet"}
+OUTPUT_EXTENSIONS = {"jsonl": ".jsonl", "conll": ".conll", "inline": ".txt", "html": ".html", "parquet": ".parquet",
+                     "doccano": ".jsonl", "labelstudio": ".json", "brat": ""}  # BRAT: a folder per input
 
 
 def plan_outputs(names: list[str], output: Path | None, output_format: str) -> list[Path | None]:
@@ -137,6 +139,34 @@ def input_identity(name: str, **options: object) -> dict:
         return {"input": STDIN, **options}
     stat = Path(name).stat()
     return {"input": str(Path(name).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **options}
+
+
+class BratOutput:
+    """A BRAT folder, `NAME.txt` and `NAME.ann` per record (NAME: the record's own id, else its number),
+    filled under `.NAME.partial` and renamed into place when complete. Like Parquet, `--resume` redoes
+    a partial one."""
+
+    def __init__(self, dest: Path) -> None:
+        self.dest, self.partial = dest, dest.parent / f".{dest.name}.partial"
+        shutil.rmtree(self.partial, ignore_errors=True)
+        self.partial.mkdir(parents=True)
+        self.records = self.resumed = 0
+        self.names: set[str] = set()
+
+    def write(self, documents: list[dict], records: int) -> None:
+        from ..data.formats.writers import brat_name
+
+        for offset, document in enumerate(documents, start=1):
+            name = brat_name(document["id"], self.records + offset, self.names)
+            (self.partial / f"{name}.txt").write_text(document["text"], "utf-8", newline="")
+            (self.partial / f"{name}.ann").write_text(document["ann"], "utf-8", newline="")
+        self.records += records
+
+    def finish(self) -> None:
+        replace_dir(self.partial, self.dest)
+
+    def close(self) -> None:
+        """A folder not finished is not kept: it is redone."""
 
 
 class ParquetOutput:

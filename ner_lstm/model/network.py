@@ -23,7 +23,7 @@ from .vocab import Vocab
 class ModelConfig:
     """Hyperparameters saved with the model, so a bundle rebuilds exactly."""
 
-    embeddings: str = "glove"
+    embeddings: str = "glove"  # the packaged GloVe 6B 50d, "none", or the vector file the model was trained with
     word_dim: int = 50
     char_dim: int = 30
     char_filters: int = 50
@@ -83,7 +83,7 @@ class CharCNN(keras.layers.Layer):
 
 def build_model(config: ModelConfig, vocab: Vocab) -> keras.Model:
     """Inputs are id tensors (batch, words) and (batch, words, chars), plus the frozen GloVe
-    vectors (batch, words, dim) when `config.embeddings` is "glove"; the output is CRF emissions.
+    vectors (batch, words, dim) unless `config.embeddings` is "none"; the output is CRF emissions.
 
     The padding mask (word id 0) is passed to the BiLSTM explicitly: Keras' merge layers
     drop a mask when one input has none and Concatenate 'or's masks, either of which
@@ -94,7 +94,7 @@ def build_model(config: ModelConfig, vocab: Vocab) -> keras.Model:
     char = keras.Input((None, None), dtype="int32", name="char")
     inputs = {"word": word, "case": case, "char": char}
 
-    use_glove = config.embeddings == "glove"
+    use_glove = config.embeddings != "none"
     word_init = "zeros" if use_glove else "uniform"
     words = layers.Embedding(len(vocab.words) + 2, config.word_dim, embeddings_initializer=word_init,
                              mask_zero=True, name="word_embedding")(word)

@@ -63,6 +63,7 @@ class Vocab:
     glove: GloveTable | None = field(default=None, repr=False)
     # Case ids also carry the token's document context class (`data.documents`): case + len(CASES) * class.
     document_context: bool = False
+    vectors_cased: bool = False  # the vectors keep case: look a word up as written, then lowercased
 
     def __post_init__(self) -> None:
         self.word_index = {w: i + 2 for i, w in enumerate(self.words)}
@@ -95,15 +96,22 @@ class Vocab:
             labels=ordered_labels,
             glove=glove,
             document_context=document_context,
+            vectors_cased=glove is not None and glove.cased,
         )
 
     def glove_ids(self, words: Sequence[str]) -> np.ndarray:
-        """GloVe ids (UNK if absent): GloVe is lowercased; numbers it lacks fall back to their
-        digit-folded form."""
+        """Vector ids (UNK if absent): a cased table is asked for the word as written, then lowercased
+        (GloVe 6B has only lowercase); numbers it lacks fall back to their digit-folded form."""
         if self.glove is None:
             return np.full(len(words), UNK, np.int64)
         lower = [word.lower() for word in words]
-        found = self.glove.ids(lower)
+        if self.vectors_cased:
+            found = self.glove.ids(words)
+            missing = np.flatnonzero(found == 0)
+            if len(missing):
+                found[missing] = self.glove.ids([lower[i] for i in missing])
+        else:
+            found = self.glove.ids(lower)
         retry = [i for i in np.flatnonzero(found == 0) if _DIGITS.search(lower[i])]
         if retry:
             found[retry] = self.glove.ids([_DIGITS.sub("0", lower[i]) for i in retry])
@@ -156,9 +164,10 @@ class Vocab:
     def to_json(self) -> dict:
         """The trained id tables; the GloVe table is saved on its own (`GloveTable.save`)."""
         return {"words": self.words, "chars": self.chars, "labels": self.labels,
-                "document_context": self.document_context}
+                "document_context": self.document_context, "vectors_cased": self.vectors_cased}
 
     @classmethod
     def from_json(cls, data: dict, glove: GloveTable | None = None) -> Vocab:
         return cls(words=list(data["words"]), chars=list(data["chars"]), labels=list(data["labels"]), glove=glove,
-                   document_context=bool(data.get("document_context", False)))
+                   document_context=bool(data.get("document_context", False)),
+                   vectors_cased=bool(data.get("vectors_cased", False)))

@@ -28,6 +28,7 @@ from ..model.batching import drop_singletons, encode_batch, training_batches
 from ..model.evidence import evidence_width
 from ..model.glove import GloveTable
 from ..model.network import ModelConfig, build_model
+from ..model.vectors import describe_vectors, load_vectors
 from ..model.vocab import Vocab
 from .evaluate import score_tagger
 
@@ -225,7 +226,7 @@ class Trainer:
             width = evidence_width(self.vocab.labels)
             self.evidence = [np.zeros((len(s), width), np.float32) for s in train]
 
-    def restore(self, train: Sequence[Sentence]) -> None:
+    def restore(self, train: Sequence[Sentence], glove: GloveTable | None) -> None:
         """Rebuild the model from the checkpoint and load weights, optimizer state and counters."""
         import keras
 
@@ -237,9 +238,6 @@ class Trainer:
         self.state = saved["state"]
         self._keep_a_better_saved_model()
         keras.utils.set_random_seed(self.options.seed + self.state["epoch"])
-        from ..model.embeddings import package_glove
-
-        glove = package_glove() if self.options.model.embeddings == "glove" else None
         self.vocab = Vocab.from_json(read_json(ckpt / "vocab.json"), glove)
         self.model = build_model(self.options.model, self.vocab)
         self.serving = build_model(self.options.model, self.vocab)
@@ -268,7 +266,8 @@ class Trainer:
         options = {k: v for k, v in asdict(self.options).items() if k not in RUN_OPTIONS}
         return {"format_version": FORMAT_VERSION, "model": self.options.model.to_json(), "training": options,
                 "tag_scheme": "IOB2", "model_tag_scheme": "BIOES", "labels": self.vocab.labels,
-                "data": self.data_info, "data_fingerprint": self.fingerprint, "versions": _versions()}
+                "data": self.data_info, "data_fingerprint": self.fingerprint, "versions": _versions(),
+                "vectors": describe_vectors(self.options.model.embeddings, self.vocab.glove)}
 
     def save_best(self, metrics: dict) -> None:
         self.serving.set_weights(self.model.get_weights())  # an uncompiled twin: no optimizer state in the file
@@ -431,22 +430,28 @@ def check_target(model_dir: Path, resume: bool, overwrite: bool) -> None:
 def train_model(corpora: Corpora, model_dir: Path, options: TrainOptions) -> dict:
     """Train (or resume), keep the best model by dev F1, score the test part with it; return a summary."""
     from ..errors import Interrupted
-    from ..model.embeddings import package_glove
 
     check_target(model_dir, options.resume, options.overwrite)
     train, dev = corpora.train, corpora.dev
-    trainer = Trainer(model_dir, options, corpora.describe(), corpora.fingerprint())
-    if options.resume:
-        trainer.restore(train)
-    else:
-        trainer.prepare(train, package_glove() if options.model.embeddings == "glove" else None)
+    vectors_dir = model_dir.parent / f".{model_dir.name}.vectors"  # a vector file's table, until it is saved
     try:
-        summary = trainer.fit(train, dev)
-    except KeyboardInterrupt:
-        where = f"the best model so far (epoch {trainer.state['best_epoch']}) is in {model_dir}" \
-            if trainer.state["best_epoch"] else "no epoch had finished, so no model was saved"
-        raise Interrupted(f"interrupted: {where}; continue with --resume") from None
-    test_scores = trainer.finish(corpora.test)
+        glove = load_vectors(options.model.embeddings, vectors_dir)
+        if glove is not None:
+            options.model.word_dim = glove.dim
+        trainer = Trainer(model_dir, options, corpora.describe(), corpora.fingerprint())
+        if options.resume:
+            trainer.restore(train, glove)
+        else:
+            trainer.prepare(train, glove)
+        try:
+            summary = trainer.fit(train, dev)
+        except KeyboardInterrupt:
+            where = f"the best model so far (epoch {trainer.state['best_epoch']}) is in {model_dir}" \
+                if trainer.state["best_epoch"] else "no epoch had finished, so no model was saved"
+            raise Interrupted(f"interrupted: {where}; continue with --resume") from None
+        test_scores = trainer.finish(corpora.test)
+    finally:
+        shutil.rmtree(vectors_dir, ignore_errors=True)
     if test_scores is not None:
         summary["test"] = test_scores
     return summary
