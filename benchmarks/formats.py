@@ -2,8 +2,10 @@
 doccano JSONL and BRAT, trained (one seed) from each and from the CoNLL files, and the CoNLL model scored on
 test in each format with `ner-lstm evaluate` (exact character spans there, conlleval on CoNLL).
 
-Usage: python benchmarks/formats.py --data ../shared/data/conll2003 [--seed 1] [--parallel 2]
-Every step is a whole `ner-lstm` process. Prints the figures and writes benchmarks/results/formats.json.
+Usage: python benchmarks/formats.py --data ../shared/data/conll2003 [--seed 1] [--parallel 2] [--work DIR]
+Every step is a whole `ner-lstm` process. Formats whose train and valid read back to the same sentences and
+tags (the same data fingerprint, as `train` computes it) train identically, so one run stands for them all;
+a model already in --work DIR is reused. Prints the figures and writes benchmarks/results/formats.json.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ def convert(data: Path, work: Path, to: str) -> dict:
         output = work / to / f"{split}{FORMATS[to]}"
         output.parent.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        done = subprocess.run(CLI + ["convert", str(data / f"{split}.txt"), "-o", str(output), "--to", to],
+        done = subprocess.run(CLI + ["convert", str(data / f"{split}.txt"), "-o", str(output), "--to", to, "--overwrite"],
                               capture_output=True, text=True, check=True)
         timings[split] = round(time.monotonic() - started, 2)
         reports[split] = done.stderr.strip().splitlines()
@@ -45,12 +47,22 @@ def split_path(data: Path, work: Path, fmt: str, split: str) -> Path:
     return data / f"{split}.txt" if fmt == "conll" else work / fmt / f"{split}{FORMATS[fmt]}"
 
 
+def fingerprint(data: Path, work: Path, fmt: str) -> str:
+    """The digest of train and valid as `ner-lstm train` reads them from `fmt` (what a resumed run checks)."""
+    from ner_lstm.data.sources import training_corpora
+
+    paths = [split_path(data, work, fmt, split) for split in SPLITS]
+    return training_corpora(paths[0], paths[1], None, None, None).fingerprint()
+
+
 def train(data: Path, work: Path, fmt: str, seed: int) -> dict:
     model = work / "models" / fmt
     paths = {split: str(split_path(data, work, fmt, split)) for split in SPLITS}
     command = CLI + ["train", "--train", paths["train"], "--dev", paths["valid"], "--test", paths["test"],
                      "--model", str(model), "--seed", str(seed)]
-    measured = run_with_peak_memory(command, stdout=subprocess.DEVNULL)
+    measured = {"seconds": float("nan"), "peak_rss_mb": float("nan"), "reused": True}
+    if not (model / "model.onnx").is_file():
+        measured = run_with_peak_memory(command, stdout=subprocess.DEVNULL)
     metrics = json.loads((model / "metrics.json").read_text())
     log = [json.loads(line) for line in (model / "training.jsonl").read_text().splitlines()]
     selected = next(entry for entry in log if entry["epoch"] == metrics["epoch"])
@@ -60,7 +72,8 @@ def train(data: Path, work: Path, fmt: str, seed: int) -> dict:
             "median_epoch_seconds": sorted(e["seconds"] for e in log)[len(log) // 2],
             "minutes_to_selected_model": selected["elapsed_minutes"],
             "wall_minutes_whole_process": round(measured["seconds"] / 60, 2),
-            "peak_rss_mb": round(measured["peak_rss_mb"]),
+            "peak_rss_mb": measured["peak_rss_mb"] if measured.get("reused") else round(measured["peak_rss_mb"]),
+            "reused_model": bool(measured.get("reused")), "data_fingerprint": config["data_fingerprint"],
             "train_sentences": config["data"]["train"]["sentences"], "dev_sentences": config["data"]["dev"]["sentences"]}
 
 
@@ -84,10 +97,16 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="ner-lstm-formats-"))
     conversions = {fmt: convert(args.data, work, fmt) for fmt in FORMATS if fmt != "conll"}
     print(json.dumps({"conversions": conversions}), flush=True)
+    digests = {fmt: fingerprint(args.data, work, fmt) for fmt in FORMATS}
+    print(json.dumps({"fingerprints": digests}), flush=True)
+    distinct = list({digest: fmt for fmt, digest in reversed(digests.items())}.values())  # first of each
     with ThreadPoolExecutor(args.parallel) as pool:
-        runs = list(pool.map(lambda fmt: train(args.data, work, fmt, args.seed), FORMATS))
-    for run in runs:
-        print(json.dumps(run), flush=True)
+        trained = dict(zip(distinct, pool.map(lambda fmt: train(args.data, work, fmt, args.seed), distinct)))
+    runs = []
+    for fmt, digest in digests.items():
+        stands_for = next(f for f in distinct if digests[f] == digest)
+        runs.append({**trained[stands_for], "format": fmt, "trained_as": stands_for})
+        print(json.dumps(runs[-1]), flush=True)
     scored = [evaluate(args.data, work, work / "models" / "conll", fmt) for fmt in FORMATS]
     for row in scored:
         print(json.dumps(row), flush=True)
@@ -98,6 +117,7 @@ def main() -> None:
         "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor()},
         "parallel_trainings": args.parallel,
         "conversions": conversions,
+        "data_fingerprints": digests,
         "runs": runs,
         "valid_f1_difference": {r["format"]: round(100 * (r["valid_f1"] - base["valid_f1"]), 2) for r in runs},
         "evaluate_test": scored,

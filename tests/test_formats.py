@@ -271,3 +271,131 @@ def test_convert_cli_between_span_formats_keeps_what_could_not_be_aligned(tmp_pa
     strict = run("convert", str(path), "-o", str(tmp_path / "s.conll"), "--to", "conll", "--strict-spans")
     assert strict.exit_code == 2 and "not on token boundaries (--strict-spans)" in strict.stderr
     assert not (tmp_path / "s.conll").exists()
+
+
+def test_a_spacy_docbin_reads_its_entities(tmp_path):
+    spacy = pytest.importorskip("spacy")
+    from spacy.tokens import DocBin
+
+    nlp = spacy.blank("en")
+    doc = nlp(TEXT)
+    doc.ents = [doc.char_span(a, b, label=label) for a, b, label in SPANS]
+    path = tmp_path / "train.spacy"
+    DocBin(docs=[doc, nlp("Nothing to see.")]).to_disk(path)
+    found = records(path)
+    assert tags_of(found) == TAGS + [["O", "O", "O", "O"]]
+    assert [(s.start, s.end, s.label) for s in found[0].gold_spans] == [tuple(s) for s in SPANS]
+    with pytest.raises(InputError, match="not a readable spaCy DocBin"):
+        records(write(tmp_path / "bad.spacy", "not a docbin"))
+
+
+def test_span_formats_train_on_the_same_data_as_their_conll(tmp_path, sample):
+    """The bundled sample through every span writer: train and dev read back to the CoNLL files' sentences."""
+    from ner_lstm.data.sources import training_corpora
+
+    base = training_corpora(sample / "train.txt", sample / "dev.txt", None, None, None)
+    for to, suffix in (("labelstudio", ".json"), ("doccano", ".jsonl"), ("brat", "")):
+        paths = []
+        for part in ("train", "dev"):
+            out = tmp_path / f"{part}-{to}{suffix}"
+            write_converted(records(sample / f"{part}.txt"), out, to)
+            paths.append(out)
+        assert training_corpora(*paths, None, None, None).fingerprint() == base.fingerprint(), to
+
+
+# --- through a trained model -------------------------------------------------------------------------
+def tag(model: Path, *args: str):
+    result = run("tag", "--model", str(model), *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_tag_writes_labelstudio_predictions_that_label_studio_accepts(trained_model, tmp_path, monkeypatch):
+    from label_studio_sdk.converter import Converter
+    from label_studio_sdk.label_interface import LabelInterface
+
+    from ner_lstm.data.formats.labelstudio import labelling_config
+    from ner_lstm.engines import local
+
+    monkeypatch.setattr(local, "WINDOW_TOKENS", 8)  # several windows, so tasks are joined across them too
+    texts = ["Major Tom flew to Paris.", "Grace Hopper visited Oslo.", "Nothing here.", "Ada Lovelace met Tom."]
+    source = write(tmp_path / "in.txt", "\n".join(texts) + "\n")
+    out = tmp_path / "tasks.json"
+    tag(trained_model, str(source), "--output-format", "labelstudio", "-o", str(out))
+    tasks = json.loads(out.read_text())
+    assert [t["data"]["text"] for t in tasks] == texts
+    labels = sorted({r["value"]["labels"][0] for t in tasks for p in t["predictions"] for r in p["result"]})
+    assert labels, "the model found entities"
+    interface = LabelInterface(labelling_config(["PER", "LOC", "ORG", "MISC"]))
+    for task in tasks:
+        prediction = task["predictions"][0]
+        assert prediction["model_version"] == trained_model.name and 0 < prediction["score"] <= 1
+        assert interface.validate_prediction(prediction, return_errors=True) == []
+        assert interface.validate_task({"data": task["data"]})  # (its check of predictions calls itself wrongly)
+        for region in prediction["result"]:
+            value = region["value"]
+            assert task["data"]["text"][value["start"]:value["end"]] == value["text"] and 0 < region["score"] <= 1
+    # A person accepts every pre-label in Label Studio: the prediction becomes the annotation it exports.
+    accepted = [{"id": i, "data": t["data"], "annotations": [{"id": i, "result": t["predictions"][0]["result"],
+                                                              "created_at": "2026-01-01"}]}
+                for i, t in enumerate(tasks, start=1)]
+    export = write(tmp_path / "export.json", json.dumps(accepted))
+    converter = Converter(labelling_config(["PER", "LOC", "ORG", "MISC"]), project_dir=None)
+    converter.convert_to_json_min(str(export), str(tmp_path / "min"), is_dir=False)
+    ours = records(export)
+    theirs = records(tmp_path / "min" / "result.json")
+    assert [r.gold_spans for r in theirs] == [r.gold_spans for r in ours], "Label Studio's JSON-MIN reads the same"
+    from_tag = [json.loads(line) for line in tag(trained_model, str(source)).stdout.splitlines()]
+    assert [[(s.start, s.end, s.label) for s in r.gold_spans] for r in ours] == \
+        [[(e["start"], e["end"], e["label"]) for e in r["entities"]] for r in from_tag]
+
+
+def test_tag_writes_doccano_and_brat_that_read_back(trained_model, tmp_path):
+    lines = [{"id": "n1", "text": "Major Tom flew to Paris.", "label": [[0, 5, "OLD"]], "meta": {"k": 1}},
+             {"text": "Grace Hopper visited Oslo."}]
+    source = write(tmp_path / "in.jsonl", "".join(json.dumps(x) + "\n" for x in lines))
+    expected = [[(e["start"], e["end"], e["label"]) for e in json.loads(line)["entities"]]
+                for line in tag(trained_model, str(source)).stdout.splitlines()]
+    doccano_out = tmp_path / "pre.jsonl"
+    tag(trained_model, str(source), "--output-format", "doccano", "-o", str(doccano_out))
+    written = [json.loads(line) for line in doccano_out.read_text().splitlines()]
+    assert written[0]["id"] == "n1" and written[0]["meta"] == {"k": 1} and "OLD" not in str(written[0]["label"])
+    assert [[tuple(x) for x in w["label"]] for w in written] == expected
+    assert [[(s.start, s.end, s.label) for s in r.gold_spans] for r in records(doccano_out)] == expected
+    brat_out = tmp_path / "pre_brat"
+    tag(trained_model, str(source), "--output-format", "brat", "-o", str(brat_out))
+    assert sorted(p.name for p in brat_out.iterdir()) == ["2.ann", "2.txt", "n1.ann", "n1.txt"], "own id, else line"
+    back = {r.fields["id"]: [(s.start, s.end, s.label) for s in r.gold_spans] for r in records(brat_out)}
+    assert back == {"n1": expected[0], "2": expected[1]}
+    missing = run("tag", "--model", str(trained_model), str(source), "--output-format", "brat")
+    assert missing.exit_code == 2 and "brat output goes to a folder" in missing.stderr
+
+
+def test_evaluate_scores_exact_character_spans_on_span_formats(trained_model, tmp_path, sample):
+    conll = json.loads(run("evaluate", str(sample / "test.txt"), "--model", str(trained_model), "--json").stdout)
+    converted = tmp_path / "test.json"
+    write_converted(records(sample / "test.txt"), converted, "labelstudio")
+    spans = json.loads(run("evaluate", str(converted), "--model", str(trained_model), "--json").stdout)
+    assert spans["mode"] == "spans" and conll["mode"] == "conlleval"
+    assert spans["support"] == conll["support"] and abs(spans["f1"] - conll["f1"]) < 0.01
+    # One gold span the tokeniser cannot place ("Tom" inside "TomTom") is a miss in the score, not dropped.
+    path = doccano(tmp_path, {"text": "Major Tom flew to TomTom.", "label": [[0, 9, "PER"], [18, 21, "PER"]]},
+                   name="one.jsonl")
+    result = run("evaluate", str(path), "--model", str(trained_model), "--json")
+    scored = json.loads(result.stdout)
+    assert scored["support"] == 2 and scored["recall"] <= 0.5
+    assert "1 of 2 spans not on token boundaries" in result.stderr
+    table = run("evaluate", str(path), "--model", str(trained_model))
+    assert "exact character spans" in table.stdout and "strict f1" not in table.stdout
+
+
+def test_train_reads_span_formats_with_renamed_labels(tmp_path, sample):
+    train = tmp_path / "train.jsonl"
+    text = "".join(json.dumps({"text": line, "label": [[0, 9, "person"]]}) + "\n"
+                   for line in ["Major Tom flew to Paris.", "Major Tom left."] * 20)
+    train.write_text(text)
+    model = tmp_path / "model"
+    result = run("train", "--train", str(train), "--model", str(model), "--epochs", "1", "--embeddings", "none",
+                 "--map-label", "person=PER")
+    assert result.exit_code == 0, result.output
+    assert json.loads((model / "config.json").read_text())["labels"] == ["O", "B-PER", "E-PER"], "person named PER"

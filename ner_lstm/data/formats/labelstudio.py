@@ -6,7 +6,8 @@ before 1.0) each a `result` list whose `labels` regions give `value.start/end/la
 As Label Studio's own converter does, the latest annotation (by `created_at`) that
 was not cancelled is the one read; `predictions` are not annotations and are ignored.
 A task with no annotation left is left out, counted. The JSON-MIN export (one flat row
-per annotation, regions under the control's name) is read too, the latest row per task.
+per annotation, regions under the control's name, absent where it has none) is read too, the latest
+row per task.
 Offsets are Python string indices (code points); Label Studio's browser side counts
 UTF-16 units, so a region after an emoji whose text does not match is read again in
 those units before it counts as a mismatch.
@@ -108,11 +109,12 @@ def _min_records(rows: list[dict], path: str, options: SpanOptions) -> Iterator[
         regions = [name for name, value in row.items() if _is_regions(value)]
         if len(regions) > 1:
             raise InputError(f"{where}: several fields of regions ({', '.join(regions)}); keep one labelling control")
-        if not regions:
+        if not regions and "annotation_id" not in row:
             raise InputError(f"{where}: not a Label Studio JSON or JSON-MIN row (no 'data', no list of regions)")
         data = {k: v for k, v in row.items() if isinstance(v, str) and k not in ("created_at", "updated_at")}
         text = _text(data, where, options.text_field)
-        yield _record(text, row[regions[0]], where, path, index, options, {"id": row.get("id", index)})
+        values = row[regions[0]] if regions else []  # an annotation with no entity has no regions field
+        yield _record(text, values, where, path, index, options, {"id": row.get("id", index)})
 
 
 def _is_regions(value: Any) -> bool:
