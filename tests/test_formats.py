@@ -50,6 +50,8 @@ SPANS = [[*MAJOR_TOM, "PER"], [*NEW_YORK, "LOC"], [*ADA, "PER"], [*LONDON, "LOC"
                   for i, (a, b, label) in enumerate(SPANS)]),
     ("entities", [{"start": a, "end": b, "label": label, "text": TEXT[a:b], "score": 0.9}  # our `tag` output
                   for a, b, label in SPANS]),
+    ("annotations", [{"label": label, "start_offset": a, "end_offset": b, "user": 1}  # doccano 1.0, named
+                     for a, b, label in SPANS]),
 ])
 def test_every_jsonl_span_shape_reads_to_the_same_tags(tmp_path, key, spans):
     found = records(doccano(tmp_path, {"id": 7, "text": TEXT, key: spans}))
@@ -58,6 +60,19 @@ def test_every_jsonl_span_shape_reads_to_the_same_tags(tmp_path, key, spans):
     assert [(s.start, s.end, s.label) for s in found[0].gold_spans] == [tuple(s) for s in SPANS]
     sentences = found[0].sentences
     assert sentences[0].peers is sentences[1].peers, "a record is one document"
+
+
+def test_doccano_label_ids_and_several_annotators(tmp_path):
+    spans = [{"label": 1, "start_offset": a, "end_offset": b, "user": user}
+             for user in (2, 1) for a, b in (MAJOR_TOM, ADA)] + [{"label": 2, "start_offset": 51, "end_offset": 57,
+                                                                  "user": 1}]
+    path = doccano(tmp_path, {"id": 3, "text": TEXT, "annotations": spans, "meta": {}})
+    with pytest.raises(InputError, match=r"in.jsonl:1: span label 1 is a label id, not a name.*--map-label 1=NAME"):
+        records(path)
+    options = SpanOptions({"1": "PER", "2": "LOC"})
+    found = records(path, options=options)
+    assert tags_of(found) == [["B-PER", "I-PER", "O", "O", "O", "O", "O"], ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]]
+    assert options.report.skipped == {"spans of other annotators than the first user, not read": 2}
 
 
 def test_tokens_with_tags_are_taken_one_to_one(tmp_path):

@@ -63,7 +63,7 @@ def test_predict_tag_evaluate_and_info_work_without_tensorflow(trained_model, tm
                                                               ["test"]["f1"], abs=1e-9)
 
     described = cli("info", "--model", str(trained_model), "--verify")
-    assert described.returncode == 0 and "GloVe words" in described.stdout, described.stderr
+    assert described.returncode == 0 and "words with vectors" in described.stdout, described.stderr
 
 
 @pytest.mark.parametrize("args, purpose", [

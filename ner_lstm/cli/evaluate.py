@@ -34,32 +34,30 @@ def evaluate(
     Span formats (doccano, Label Studio, BRAT, spaCy) are scored on exact character spans and types,
     so a tokenisation that disagrees with the annotation is an error in the score, never hidden.
     """
+    from ..data.corpus import convert_corpus
     from ..data.formats import labelled_records
-    from ..data.sources import labelled_corpus
-    from ..errors import InputError
+    from ..data.sources import dataset_corpus
+    from ..errors import InputError, UsageError
     from ..inference.tagger import Tagger
     from ..training.evaluate import format_report, score_records, score_tagger
 
+    if (data is None) == (dataset is None):
+        raise UsageError("give exactly one of a data FILE or --dataset ID")
     options = span_options(map_label, strict_spans, text_field)
     records = None
-    if dataset is None and data is not None:
+    if data is not None:
         records = list(labelled_records(str(data), input_format.value, options, tag_column, encoding))
         options.report.announce(str(data))
-        if not any(len(s) for r in records for s in r.sentences):
-            raise InputError("contains no sentences", data)
         sentences = [s for r in records for s in r.sentences if len(s)]
+        if not sentences:
+            raise InputError("contains no sentences", data)
+        convert_corpus(sentences)  # IOB1 or BIOES columns to IOB2, as training reads them
     else:
-        sentences = labelled_corpus(data, dataset, split, tag_column, encoding)
+        sentences = dataset_corpus(dataset, split)
     tagger = Tagger.load(model, backend.value)
     unseen = tagger.vocab.unseen_labels(sentences)
     if unseen:
         typer.echo(f"ner-lstm: warning: labels the model never saw in training (always missed): "
                    f"{', '.join(sorted(unseen))}", err=True)
-    if records is not None and all(r.gold_spans is not None for r in records):
-        scores = score_records(tagger, records)
-    else:
-        from ..data.corpus import convert_corpus
-
-        convert_corpus(sentences)
-        scores = score_tagger(tagger, sentences)
+    scores = score_tagger(tagger, sentences) if records is None else score_records(tagger, records)
     typer.echo(json.dumps(scores, sort_keys=True) if as_json else format_report(scores))

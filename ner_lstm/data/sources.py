@@ -349,13 +349,7 @@ def _labelled(path: Path, input_format: str, spans: SpanOptions | None, tag_colu
     return sentences
 
 
-def labelled_corpus(data: Path | None, dataset: str | None, split: str = "test", tag_column: int = -1,
-                    encoding: str = "utf-8", input_format: str = "auto",
-                    spans: SpanOptions | None = None) -> list[Sentence]:
-    """The labelled sentences to score: a labelled file, or one split of a dataset."""
-    if (data is None) == (dataset is None):
-        raise UsageError("give exactly one of a data FILE or --dataset ID")
-    if dataset is not None:
-        chosen = require_split(load_hub_dataset(dataset), split, dataset)
-        return sentences_from_dataset(chosen, name=f"{dataset}[{split}]")
-    return _labelled(data, input_format, spans, tag_column, encoding)
+def dataset_corpus(dataset: str, split: str = "test") -> list[Sentence]:
+    """The labelled sentences of one split of a dataset, to score."""
+    chosen = require_split(load_hub_dataset(dataset), split, dataset)
+    return sentences_from_dataset(chosen, name=f"{dataset}[{split}]")

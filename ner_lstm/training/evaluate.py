@@ -67,7 +67,10 @@ def score_spans(gold: Sequence[Sequence[tuple[int, int, str]]],
 
 
 def score_records(tagger: Any, records: Sequence[Any]) -> dict:
-    """Tag the records of a span format and score exact character spans against their gold spans."""
+    """Score labelled records: a span format's on exact character spans against their gold spans, a token
+    format's (no gold spans) on tags (`score_tagger`)."""
+    if not all(record.gold_spans is not None for record in records):
+        return score_tagger(tagger, [s for record in records for s in record.sentences if len(s)])
     tagged = iter(tagger.tag([s for record in records for s in record.sentences]))
     predicted = []
     for record in records:

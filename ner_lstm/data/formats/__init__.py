@@ -45,7 +45,8 @@ def labelled_format(path: str, given: str = "auto") -> str:
         return "brat"
     if suffix == ".spacy":
         return "spacy"
-    head = check_file(p).open("rb").read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    with check_file(p).open("rb") as handle:
+        head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"["):
         return "labelstudio"
     if head.startswith(b"{"):

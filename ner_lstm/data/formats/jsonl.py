@@ -2,8 +2,10 @@
 tokens with tags.
 
 The shapes read, one object a line:
-- doccano: `{"text", "label": [[start, end, "LABEL"], ...]}` (older exports: `"labels"`), and its
-  relation-style export `{"text", "entities": [{"start_offset", "end_offset", "label"}]}`;
+- doccano: `{"text", "label": [[start, end, "LABEL"], ...]}` (older exports: `"labels"`), its
+  relation-style export `{"text", "entities": [{"start_offset", "end_offset", "label"}]}`, and the 1.0
+  exports' `{"text", "annotations": [{"label": 3, "start_offset", "end_offset", "user"}]}` (label ids,
+  named with `--map-label 3=PER`; with several users, the lowest user id's spans are read, the rest counted);
 - Prodigy / spaCy: `{"text", "spans": [{"start", "end", "label"}], "answer": "accept"}`; records
   answered `reject` or `ignore` are left out (counted);
 - `ner-lstm tag --output-format jsonl`: `{"text", "entities": [{"start", "end", "label", "text"}]}`
@@ -24,7 +26,7 @@ from ..lines import Lines
 from .align import Span, align, located, map_tags
 from .options import SpanOptions
 
-SPAN_KEYS = ("entities", "spans", "label", "labels")
+SPAN_KEYS = ("entities", "spans", "label", "labels", "annotations")
 TAG_KEYS = ("tags", "ner_tags")
 SKIPPED_ANSWERS = {"reject", "ignore"}
 
@@ -80,7 +82,7 @@ def labelled_object(obj: Any, name: str, number: int, options: SpanOptions) -> R
             options.report.skip("records without annotations (no 'label', 'spans', 'entities' or 'tags'), left out")
             return None
         raise InputError("expected a 'text' with 'label'/'spans'/'entities', or 'tokens' with 'tags'", name, number)
-    spans = [_span(item, key, where, options) for item in _items(obj[key], key, where)]
+    spans = [_span(item, key, where, options) for item in _one_annotator(_items(obj[key], key, where), options)]
     if isinstance(text, str):
         sentences, gold = align(text, spans, where, options.report, options.mapping, options.strict, name, number)
         return Record(name, number, sentences, text=text, fields=fields, gold_spans=gold)
@@ -98,6 +100,16 @@ def _items(value: Any, key: str, where: str) -> list:
     return value
 
 
+def _one_annotator(items: list, options: SpanOptions) -> list:
+    """doccano 1.0 kept every user's spans in one list: read one user's (the lowest id), count the others."""
+    users = sorted({item["user"] for item in items if isinstance(item, dict) and "user" in item}, key=str)
+    if len(users) < 2:
+        return items
+    kept = [item for item in items if not isinstance(item, dict) or item.get("user") == users[0]]
+    options.report.skip("spans of other annotators than the first user, not read", len(items) - len(kept))
+    return kept
+
+
 def _span(item: Any, key: str, where: str, options: SpanOptions) -> Span:
     """One span in any of the shapes above; a shape that is not one of them is refused, never guessed."""
     if isinstance(item, list) and len(item) == 3 and all(isinstance(v, int) for v in item[:2]):
@@ -105,6 +117,8 @@ def _span(item: Any, key: str, where: str, options: SpanOptions) -> Span:
     elif isinstance(item, dict) and ("start" in item or "start_offset" in item):
         start, end = item.get("start", item.get("start_offset")), item.get("end", item.get("end_offset"))
         label = item.get("label")
+    elif isinstance(item, dict) and "result" in item:
+        raise InputError("a Label Studio task; read it with --input-format labelstudio", *located(where))
     elif isinstance(item, str):
         raise InputError(f"{key!r} holds a document category ({item!r}), not entity spans", *located(where))
     else:
