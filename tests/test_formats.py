@@ -414,3 +414,20 @@ def test_train_reads_span_formats_with_renamed_labels(tmp_path, sample):
                  "--map-label", "person=PER")
     assert result.exit_code == 0, result.output
     assert json.loads((model / "config.json").read_text())["labels"] == ["O", "B-PER", "E-PER"], "person named PER"
+
+
+def test_tag_reads_exports_with_their_gold(trained_model, tmp_path):
+    ann = f"T1\tPER {MAJOR_TOM[0]} {MAJOR_TOM[1]}\tMajor Tom\nT2\tLOC {LONDON[0]} {LONDON[1]}\tLondon\n"
+    folder = brat_folder(tmp_path, ann)
+    result = tag(trained_model, str(folder), "--input-format", "brat", "--output-format", "conll")
+    rows = [line.split("\t") for line in result.stdout.splitlines() if line]
+    assert [r[0] for r in rows] == "Major Tom flew to New York . Ada Lovelace stayed in London .".split()
+    assert [r[1] for r in rows][:2] == ["B-PER", "I-PER"] and len(rows[0]) == 3, "token, gold, prediction"
+    export = write(tmp_path / "export.json", json.dumps([labelstudio_task(1, TEXT, [{"result": [
+        region(*MAJOR_TOM, "PER", TEXT)]}])]))
+    auto = run("tag", "--model", str(trained_model), str(export))
+    assert auto.exit_code == 0 and "reading as labelstudio" in auto.stderr
+    assert json.loads(auto.stdout)["text"] == TEXT
+    ray = run("tag", "--model", str(trained_model), str(export), "--input-format", "labelstudio", "--engine", "ray",
+              "-o", str(tmp_path / "ray"))
+    assert ray.exit_code == 2 and "tag a labelstudio export with the local engine" in ray.stderr

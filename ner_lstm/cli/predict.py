@@ -25,7 +25,11 @@ def predict(
     backend: BackendOption = Backend.auto,
     workers: WorkersOption = None,
 ) -> None:
-    """Tag raw text: split into sentences and tokens, then print entities with their offsets."""
+    """Tag raw text: split into sentences and tokens, then print entities with their offsets.
+
+    The tokeniser handles Latin, Greek and Cyrillic scripts; it cannot find the words of scripts written
+    without spaces (Chinese, Japanese, Thai): tag such text pre-tokenised with 'ner-lstm tag'.
+    """
     from ..data.sources import Record
     from ..data.writers import writer_for
     from ..errors import InputError

@@ -113,6 +113,9 @@ def _tag_on_ray(inputs: Optional[list[str]], model: Path, output: Optional[Path]
 
     if dataset is not None or not inputs:
         raise UsageError("--engine ray tags files (local paths or URIs); --dataset is for the local engine")
+    if input_format in ("labelstudio", "brat", "spacy"):
+        raise UsageError(f"--engine ray reads text, conll, jsonl and parquet in shards; tag a {input_format} "
+                         "export with the local engine, or 'ner-lstm convert' it to jsonl first")
     if output is None:
         raise UsageError("--engine ray writes a folder of shards: give -o DIR")
     if backend is Backend.keras:

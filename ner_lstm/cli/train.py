@@ -42,7 +42,11 @@ def train(
     tag_column: TagColumn = -1,
     encoding: Encoding = "utf-8",
 ) -> None:
-    """Train a model and save the best epoch (by dev entity F1) as a model directory."""
+    """Train a model and save the best epoch (by dev entity F1) as a model directory.
+
+    Any language written with spaces between words trains from any format; text in scripts written without
+    them (Chinese, Japanese, Thai) must come pre-tokenised (CoNLL columns, or JSONL with tokens and tags).
+    """
     seeds = _seeds(seeds, ctx.args)
     from ..extras import require
     from ..inference.runtime import import_tensorflow_quietly

@@ -8,10 +8,11 @@ a sentence break.
 """
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ..errors import InputError, InputWarning
 
@@ -80,3 +81,14 @@ def _decode(block: list[bytes], name: str, encoding: str, before: int) -> str:
                 raise InputError(f"not valid {encoding} at byte {err.start} of this line; pass --encoding "
                                  "if the file uses another one", name, offset) from None
         raise
+
+
+def json_lines(lines: Lines, name: str) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) of every non-blank line of a JSON-lines input; bad JSON names its line."""
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputError(f"not valid JSON ({err.msg} at column {err.colno})", name, number) from None

@@ -10,17 +10,16 @@ from __future__ import annotations
 import glob
 import hashlib
 import itertools
-import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, UsageError
 from .corpus import DOCSTART, TAG_PATTERN, Record, Sentence, conll_documents, conll_sentences, convert_corpus
 from .formats import SpanOptions, read_labelled
-from .lines import Lines, check_file, decoded_lines
+from .lines import Lines, check_file, decoded_lines, json_lines
 from .text import split_text
 
 EXTENSIONS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".conll": "conll", ".conllu": "conll",
@@ -118,13 +117,7 @@ def object_record(obj: Any, name: str, number: int, fields: Fields = Fields()) -
 
 def read_jsonl(lines: Lines, name: str, fields: Fields = Fields()) -> Iterator[Record]:
     """One record per JSON object (`object_record`)."""
-    for number, line in lines:
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise InputError(f"not valid JSON ({err.msg} at column {err.colno})", name, number) from None
+    for number, obj in json_lines(lines, name):
         yield object_record(obj, name, number, fields)
 
 

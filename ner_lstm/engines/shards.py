@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.lines import check_head, decoded_lines
-from ..data.sources import Fields, Record, batch_records, expand_inputs, line_records, sniff_format
+from ..data.sources import SPAN_INPUTS, Fields, Record, batch_records, expand_inputs, line_records, sniff_format
 from ..errors import InputError, UsageError
 
 MANIFEST = "_manifest.json"
@@ -141,6 +141,9 @@ def file_shards(source: str, file: int, input_format: str, shard_bytes: int,
         if input_format == "auto":
             lines = head.decode("utf-8", errors="replace").lstrip("\ufeff").split("\n")[:20]
             input_format = sniff_format(source, [line.rstrip("\r") for line in lines])
+        if input_format in SPAN_INPUTS:
+            raise InputError(f"a {input_format} export is read whole, not in shards: tag it with the local "
+                             "engine, or 'ner-lstm convert' it to jsonl first", source)
         pieces = _cut_lines(head, handle, shard_bytes, _cut_after(input_format, head))
         for block, (first, data) in enumerate(pieces):
             yield Shard(file, block, source, input_format, first, data)

@@ -22,7 +22,7 @@ from typing import Any
 from ...errors import InputError
 from ..corpus import TAG_PATTERN, Record, Sentence, join_tokens
 from ..documents import mark_document
-from ..lines import Lines
+from ..lines import Lines, json_lines
 from .align import Span, align, located, map_tags
 from .options import SpanOptions
 
@@ -35,13 +35,7 @@ def read_labelled_jsonl(lines: Lines, name: str, options: SpanOptions) -> Iterat
     """One labelled record per annotated JSON object; consecutive `tokens` lines with the same `"document"`
     (what `convert --to jsonl` writes for a document) are one record, one document."""
     document: list[Record] = []
-    for number, line in lines:
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise InputError(f"not valid JSON ({err.msg} at column {err.colno})", name, number) from None
+    for number, obj in json_lines(lines, name):
         record = labelled_object(obj, name, number, options)
         if record is None:
             continue
