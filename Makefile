@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 INFER ?= .venv-inference
 setup-inference: $(INFER)/.installed
 
-$(INFER)/.installed: pyproject.toml $(wildcard ner_lstm/*.py ner_lstm/*/*.py)
+$(INFER)/.installed: pyproject.toml $(wildcard ner_lstm/*.py ner_lstm/*/*.py ner_lstm/*/*/*.py)
 	test -x $(INFER)/bin/python || $(PYTHON) -m venv $(INFER)
 	$(INFER)/bin/python -m pip install --quiet --upgrade pip
 	$(INFER)/bin/python -m pip install --quiet .

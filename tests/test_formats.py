@@ -431,3 +431,14 @@ def test_tag_reads_exports_with_their_gold(trained_model, tmp_path):
     ray = run("tag", "--model", str(trained_model), str(export), "--input-format", "labelstudio", "--engine", "ray",
               "-o", str(tmp_path / "ray"))
     assert ray.exit_code == 2 and "tag a labelstudio export with the local engine" in ray.stderr
+
+
+def test_a_crafted_label_cannot_inject_markup_into_the_html_page():
+    from ner_lstm.data.corpus import Record, Sentence
+    from ner_lstm.data.writers import record_html
+    from ner_lstm.inference.tagger import Tagged
+
+    label = 'X"><script>alert(1)</script>'
+    sentence = Sentence(["Tom", "left"], offsets=[(0, 3), (4, 8)], text="Tom left")
+    page = record_html(Record("t", 1, [sentence], text="Tom left"), [Tagged(sentence, [f"B-{label}", "O"], [0.9, 0.9])])
+    assert "<script>" not in page and 'title="X&quot;&gt;&lt;script&gt;' in page

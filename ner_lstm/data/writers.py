@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from .corpus import join_tokens
+from .formats.align import Span
+from .formats.brat import ann_text
+from .formats.labelstudio import task_json
 from .sources import ner_lstm_output
 
 if TYPE_CHECKING:  # the inference layer sits above this one; writers only read its results
@@ -129,7 +132,7 @@ def record_html(record, tagged: Sequence[Tagged]) -> str:
     for e in _record_entities(record, tagged):
         css = e.label if e.label in KNOWN_CLASSES else "other"
         pieces += [html.escape(text[position : e.start]),
-                   f'<mark class="{css}" data-label="{html.escape(e.label)}" title="{e.label} {e.score:.2f}">'
+                   f'<mark class="{css}" data-label="{html.escape(e.label)}" title="{html.escape(e.label)} {e.score:.2f}">'
                    f"{html.escape(text[e.start : e.end])}</mark>"]
         position = e.end
     return "<p>" + "".join(pieces) + html.escape(text[position:]) + "</p>\n"
@@ -157,9 +160,6 @@ def record_labelstudio(record, tagged: Sequence[Tagged], model_version: str = ""
     """One Label Studio task with the predicted entities as a prediction (`score` per region and overall,
     `model_version`): Label Studio shows them as pre-labels to accept or correct. Tasks are separated by
     `SEPARATORS["labelstudio"]` inside the list that `tag` opens and closes."""
-    from .formats.align import Span
-    from .formats.labelstudio import task_json
-
     text, _ = _record_surface(record, tagged)
     found = _record_entities(record, tagged)
     spans = [Span(e.start, e.end, e.label) for e in found]
@@ -169,9 +169,6 @@ def record_labelstudio(record, tagged: Sequence[Tagged], model_version: str = ""
 
 def record_brat(record, tagged: Sequence[Tagged]) -> dict:
     """A BRAT document: the record's text and its entities as `T` lines (the output folder names the files)."""
-    from .formats.align import Span
-    from .formats.brat import ann_text
-
     text, _ = _record_surface(record, tagged)
     spans = [Span(e.start, e.end, e.label) for e in _record_entities(record, tagged)]
     return {"id": record.fields.get("id", record.id), "text": text, "ann": ann_text(text, spans)}
