@@ -60,7 +60,7 @@ def train(data: Path, work: Path, fmt: str, seed: int) -> dict:
     paths = {split: str(split_path(data, work, fmt, split)) for split in SPLITS}
     command = CLI + ["train", "--train", paths["train"], "--dev", paths["valid"], "--test", paths["test"],
                      "--model", str(model), "--seed", str(seed)]
-    measured = {"seconds": float("nan"), "peak_rss_mb": float("nan"), "reused": True}
+    measured = {"seconds": None, "peak_rss_mb": None, "reused": True}  # a model trained by an earlier run
     if not (model / "model.onnx").is_file():
         measured = run_with_peak_memory(command, stdout=subprocess.DEVNULL)
     metrics = json.loads((model / "metrics.json").read_text())
@@ -71,8 +71,8 @@ def train(data: Path, work: Path, fmt: str, seed: int) -> dict:
             "selected_epoch": metrics["epoch"], "epochs_run": len(log),
             "median_epoch_seconds": sorted(e["seconds"] for e in log)[len(log) // 2],
             "minutes_to_selected_model": selected["elapsed_minutes"],
-            "wall_minutes_whole_process": round(measured["seconds"] / 60, 2),
-            "peak_rss_mb": measured["peak_rss_mb"] if measured.get("reused") else round(measured["peak_rss_mb"]),
+            "wall_minutes_whole_process": None if measured["seconds"] is None else round(measured["seconds"] / 60, 2),
+            "peak_rss_mb": None if measured["peak_rss_mb"] is None else round(measured["peak_rss_mb"]),
             "reused_model": bool(measured.get("reused")), "data_fingerprint": config["data_fingerprint"],
             "train_sentences": config["data"]["train"]["sentences"], "dev_sentences": config["data"]["dev"]["sentences"]}
 

@@ -1,9 +1,11 @@
 """Word vectors from files: the packaged GloVe written out and read back, and a large file converted.
 
-Usage: python benchmarks/vectors.py [--words 1000000] [--dim 300] [--work DIR]
+Usage: python benchmarks/vectors.py [--words 1000000] [--dim 300] [--work DIR] [--data DIR --epochs 2]
 1. The packaged GloVe 6B 50d is written as a gzip'd word2vec text file (a `count dim` line, 9 significant
    digits, so float32 survives the text) and read back by `train --embeddings`'s reader: the table must be
    the built-in one (same words in the same rows, same vectors), so training with it is the built-in run.
+   With --data, both train (`ner-lstm train --seed 1 --epochs N`, whole processes) and their dev F1 are
+   compared.
 2. A synthetic `.vec` file of --words words and --dim dimensions (fastText's layout: header, trailing
    space) is converted by a whole process, as `train --embeddings` converts it; its wall time and peak
    memory (RSS and PSS of the process, sampled) are measured.
@@ -51,6 +53,22 @@ def compare_with_package(path: Path, work: Path) -> dict:
             "cased": read.cased, "built_in_cased": built_in.cased}
 
 
+def train_both(data: Path, glove: Path, work: Path, epochs: int) -> dict:
+    """Dev F1 per epoch of the same seed trained with the built-in GloVe and with the file written from it."""
+    import subprocess
+
+    curves = {}
+    for name, embeddings in (("built_in", "glove"), ("file", str(glove))):
+        model = work / f"model-{name}"
+        subprocess.run([sys.executable, "-m", "ner_lstm", "train", "--train", str(data / "train.txt"), "--dev",
+                        str(data / "valid.txt"), "--model", str(model), "--seed", "1", "--epochs", str(epochs),
+                        "--embeddings", embeddings, "--overwrite"], check=True, stdout=subprocess.DEVNULL)
+        log = [json.loads(line) for line in (model / "training.jsonl").read_text().splitlines()]
+        curves[name] = {"dev_f1": [e["dev_f1"] for e in log], "epoch_seconds": [e["seconds"] for e in log]}
+    curves["identical"] = curves["built_in"]["dev_f1"] == curves["file"]["dev_f1"]
+    return curves
+
+
 def write_synthetic(path: Path, words: int, dim: int) -> dict:
     rng = np.random.default_rng(0)
     with path.open("w", encoding="utf-8") as handle:
@@ -67,6 +85,8 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=1_000_000)
     parser.add_argument("--dim", type=int, default=300)
     parser.add_argument("--work", type=Path, help="keep the files here")
+    parser.add_argument("--data", type=Path, help="also train with both (a folder with train.txt, valid.txt)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs of each --data training")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "vectors.json")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="ner-lstm-vectors-"))
@@ -74,6 +94,9 @@ def main() -> None:
     glove = work / "glove.6B.50d.w2v.txt.gz"
     written = write_glove(glove)
     roundtrip = {**written, **compare_with_package(glove, work / "glove-table")}
+    if args.data:
+        roundtrip["training"] = {"data": args.data.name, "seed": 1, "epochs": args.epochs,
+                                 **train_both(args.data, glove, work, args.epochs)}
     print(json.dumps({"glove_roundtrip": roundtrip}), flush=True)
     big = work / f"synthetic-{args.words}x{args.dim}.vec"
     synthetic = write_synthetic(big, args.words, args.dim)

@@ -24,7 +24,7 @@ from ..text import split_text
 PROBLEMS = {
     "boundary": "not on token boundaries",
     "overlap": "overlapping or nested with another span (the first kept)",
-    "outside": "offsets outside the text",
+    "outside": "offsets outside the text (or empty, or reversed)",
     "mismatch": "stated text differs from the text at its offsets",
     "sentence": "crosses a sentence boundary",
 }
@@ -148,7 +148,8 @@ def align(text: str, spans: Sequence[Span], where: str, report: AlignmentReport,
         report.spans += 1
         detail = f"[{span.start}, {span.end}) {span.label}"
         if not (0 <= span.start < span.end <= len(text)):
-            report.problem("outside", where, f"{detail} (the text has {len(text)} characters)", strict)
+            why = "empty or reversed" if span.start >= span.end else f"the text has {len(text)} characters"
+            report.problem("outside", where, f"{detail} ({why})", strict)
             continue
         if span.text is not None and text[span.start : span.end] != span.text:
             report.problem("mismatch", where, f"{detail} says {span.text!r}, the text has "
