@@ -22,7 +22,6 @@ import numpy as np
 from ..errors import InputError, UsageError
 from .glove import LONG_WORDS_FILE, SHORT_BYTES, VECTORS_FILE, WORDS_FILE, GloveTable
 
-BUILT_IN = ("glove", "none")
 BINARY_SUFFIXES = (".bin",)
 
 

@@ -23,9 +23,8 @@ from .align import AlignmentReport, Span, map_tags, parse_label_map
 from .options import SpanOptions
 
 LABELLED_FORMATS = ("auto", "conll", "jsonl", "labelstudio", "brat", "spacy")
-SPAN_FORMATS = {"jsonl", "labelstudio", "brat", "spacy"}
 
-__all__ = ["LABELLED_FORMATS", "SPAN_FORMATS", "AlignmentReport", "Span", "SpanOptions", "labelled_format",
+__all__ = ["LABELLED_FORMATS", "AlignmentReport", "Span", "SpanOptions", "convert_files", "labelled_format",
            "labelled_records", "parse_label_map", "read_labelled"]
 
 

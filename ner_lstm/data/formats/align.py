@@ -76,12 +76,9 @@ class AlignmentReport:
         for line in self.lines(name):
             print(f"ner-lstm: warning: {line}", file=sys.stderr)
 
-    def to_json(self) -> dict:
-        return {"spans": self.spans, "aligned": self.aligned, "problems": dict(self.problems),
-                "examples": {k: list(v) for k, v in self.examples.items()}, "skipped": dict(self.skipped)}
-
 
 def located(where: str) -> tuple[str, int | None]:
+    """`file:line` as InputError's path and line (a place without a line number is all path)."""
     name, _, line = where.rpartition(":")
     return (name, int(line)) if line.isdigit() else (where, None)
 

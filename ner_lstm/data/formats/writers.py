@@ -18,7 +18,6 @@ from .align import Span, tags_to_spans
 from .brat import ann_text
 from .labelstudio import task_json
 
-CONVERT_FORMATS = ("conll", "jsonl", "doccano", "labelstudio", "brat")
 SENTENCE_BREAK = "\n\n"
 
 
