@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
 
 import pytest
 from conftest import write
@@ -69,11 +71,17 @@ def test_invalid_utf8_names_line_and_byte(tmp_path):
     assert read_conll(path, encoding="latin-1")[0].tokens == ["Ada", "Müller"]
 
 
-def test_binary_gzip_missing_and_directory(tmp_path):
-    gz = tmp_path / "a.txt.gz"
-    gz.write_bytes(gzip.compress(CONLL.encode()))
-    with pytest.raises(InputError, match="gzip"):
-        read_conll(gz)
+def test_compressed_files_are_read_and_binary_missing_and_directory_are_not(tmp_path):
+    plain = [(s.tokens, s.tags) for s in read_conll(write(tmp_path / "a.txt", CONLL))]
+    for name, compress in (("a.txt.gz", gzip.compress), ("a.txt.bz2", bz2.compress), ("a.conll.xz", lzma.compress)):
+        (tmp_path / name).write_bytes(compress(CONLL.encode()))
+        assert [(s.tokens, s.tags) for s in read_conll(tmp_path / name)] == plain, name
+    (tmp_path / "bad.gz").write_bytes(b"\x1f\x8b" + bytes(100))
+    with pytest.raises(InputError, match="bad.gz: cannot be decompressed"):
+        read_conll(tmp_path / "bad.gz")
+    (tmp_path / "zipped_binary.gz").write_bytes(gzip.compress(b"\x00\x01\x02abc"))
+    with pytest.raises(InputError, match="binary"):
+        read_conll(tmp_path / "zipped_binary.gz")
     binary = tmp_path / "a.bin"
     binary.write_bytes(b"\x00\x01\x02abc")
     with pytest.raises(InputError, match="binary"):

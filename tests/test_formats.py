@@ -383,7 +383,7 @@ def test_tag_writes_doccano_and_brat_that_read_back(trained_model, tmp_path):
     back = {r.fields["id"]: [(s.start, s.end, s.label) for s in r.gold_spans] for r in records(brat_out)}
     assert back == {"n1": expected[0], "2": expected[1]}
     missing = run("tag", "--model", str(trained_model), str(source), "--output-format", "brat")
-    assert missing.exit_code == 2 and "brat output goes to a folder" in missing.stderr
+    assert missing.exit_code == 2 and "BRAT output goes to a folder" in missing.stderr
 
 
 def test_evaluate_scores_exact_character_spans_on_span_formats(trained_model, tmp_path, sample):

@@ -93,6 +93,36 @@ def test_a_records_own_id_is_kept_and_our_output_tags_again(trained_model, tmp_p
     assert result.exit_code == 2 and "'tags' would be overwritten" in result.stderr, "the user's own data is no output"
 
 
+def test_a_pipe_given_as_a_path_and_a_compressed_file_are_read_whole(trained_model, tmp_path):
+    """`ner-lstm tag <(zcat corpus.gz)`: the pipe is read once, so nothing may read ahead of its reader."""
+    import gzip
+    import subprocess
+    import sys
+    import threading
+
+    lines = [f"Major Tom flew to Paris on day {i}." for i in range(50)]
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with fifo.open("w") as handle:
+            handle.write("\n".join(lines) + "\n")
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    # A reader that opened the pipe twice would wait for a second writer forever (or, behind `<(...)`, read
+    # nothing and exit 0): the time limit makes that a failure.
+    done = subprocess.run([sys.executable, "-m", "ner_lstm", "tag", "--model", str(trained_model), str(fifo)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    piped = [json.loads(x) for x in done.stdout.splitlines()]
+    assert [r["text"] for r in piped] == lines
+    compressed = tmp_path / "notes.txt.gz"
+    compressed.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    unzipped = [json.loads(x) for x in tag(trained_model, str(compressed)).stdout.splitlines()]
+    assert [r["entities"] for r in unzipped] == [r["entities"] for r in piped]
+
+
 def test_jsonl_tokens_line_up_one_to_one(trained_model, tmp_path):
     tokens = ["Major", " ", "Tom", "", "left", "\u200b", "London"]
     path = write(tmp_path / "in.jsonl", json.dumps({"tokens": tokens}) + "\n")

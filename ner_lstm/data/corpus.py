@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .documents import mark_document
-from .lines import check_file, decoded_lines
+from .lines import decoded_lines, open_input
 
 TAG_PATTERN = re.compile(r"^(O|[BIES]-[^\s]+)$")
 DOCSTART = "-DOCSTART-"
@@ -59,8 +59,7 @@ class Record:
 
 def read_conll(path: str | Path, tag_column: int = -1, encoding: str = "utf-8") -> list[Sentence]:
     """Read a labelled CoNLL-style column file (train, evaluate): tags required, converted to IOB2."""
-    path = check_file(Path(path))
-    with path.open("rb") as handle:
+    with open_input(Path(path)) as handle:
         lines = decoded_lines(handle, str(path), encoding)
         sentences = [s for document in conll_documents(conll_sentences(lines, str(path), tag_column)) for s in document]
     if not sentences:

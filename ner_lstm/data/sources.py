@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import InputError, UsageError
 from .corpus import DOCSTART, TAG_PATTERN, Record, Sentence, conll_documents, conll_sentences, convert_corpus
 from .formats import SpanOptions, read_labelled
-from .lines import Lines, check_file, decoded_lines, json_lines
+from .lines import Lines, decoded_lines, json_lines, open_input
 from .text import split_text
 
 EXTENSIONS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".conll": "conll", ".conllu": "conll",
@@ -171,7 +171,7 @@ def read_records(name: str, input_format: str, encoding: str = "utf-8", announce
     if input_format in SPAN_INPUTS:
         yield from _span_records(name, input_format, encoding)
         return
-    handle = sys.stdin.buffer if name == STDIN else check_file(Path(name)).open("rb")
+    handle = sys.stdin.buffer if name == STDIN else open_input(Path(name))
     try:
         lines: Iterator[tuple[int, str]] = decoded_lines(handle, name, encoding)
         chosen = input_format

@@ -199,9 +199,10 @@ def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None
                 skipped += 1
                 continue
             records = read_records(name, input_format, encoding, fields=fields)
-            if dest is None and output_format in ("parquet", "brat"):
-                raise UsageError(f"{output_format} output goes to a {'file' if output_format == 'parquet' else 'folder'}: "
-                                 "give -o (a folder of them for several inputs)")
+            if dest is None and output_format == "parquet":
+                raise UsageError("Parquet output goes to a file: give -o FILE (or -o DIR for several inputs)")
+            if dest is None and output_format == "brat":
+                raise UsageError("BRAT output goes to a folder of .txt and .ann files: give -o DIR")
             if dest is None:
                 write_output(None, lambda out, records=records, name=name: tag_stream(
                     tagger, records, lambda text, _: out.write(text), output_format, name, progress, workers,

@@ -9,7 +9,6 @@ in the `.npy` file with `pwrite`, so memory holds the words and one row at a tim
 """
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import os
@@ -19,6 +18,7 @@ from typing import IO
 
 import numpy as np
 
+from ..data.lines import COMPRESSED
 from ..errors import InputError, UsageError
 from .glove import LONG_WORDS_FILE, SHORT_BYTES, VECTORS_FILE, WORDS_FILE, GloveTable
 
@@ -46,12 +46,12 @@ def describe_vectors(spec: str, table: GloveTable | None) -> dict:
 
 
 def _open(path: Path) -> IO[bytes]:
-    handle = path.open("rb")
-    if handle.read(2) == b"\x1f\x8b":
-        handle.close()
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    handle.seek(0)
-    return handle
+    """The file's bytes, decompressed if it is gzip, bzip2 or xz (vector files hold binary floats, so the
+    readers' text check does not apply)."""
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    opener = next((o for magic, o in COMPRESSED.items() if head.startswith(magic)), open)
+    return opener(path, "rb")  # type: ignore[return-value]
 
 
 def _binary(path: Path) -> bool:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ...errors import InputError, UsageError
 from ..corpus import Record, Sentence, conll_documents, conll_sentences, convert_corpus
-from ..lines import check_file, decoded_lines
+from ..lines import decoded_lines, open_input
 from .align import AlignmentReport, Span, map_tags, parse_label_map
 from .options import SpanOptions
 
@@ -38,14 +38,16 @@ def labelled_format(path: str, given: str = "auto") -> str:
     if p.is_dir():
         if any(p.rglob("*.ann")):
             return "brat"
-        raise InputError("is a folder without BRAT .ann files; give a file", path)
+        raise InputError("is a directory; expected a file (or a folder of BRAT .ann files)", path)
     suffix = p.suffix.lower()
     if suffix == ".ann":
         return "brat"
     if suffix == ".spacy":
         return "spacy"
-    with check_file(p).open("rb") as handle:
-        head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not p.is_file():  # a pipe is read once: not ahead of its reader
+        return "jsonl" if suffix in (".jsonl", ".ndjson") else "labelstudio" if suffix == ".json" else "conll"
+    with open_input(p) as handle:
+        head = handle.peek(4096)[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")  # type: ignore[attr-defined]
     if head.startswith(b"["):
         return "labelstudio"
     if head.startswith(b"{"):
@@ -72,7 +74,7 @@ def labelled_records(path: str, input_format: str = "auto", options: SpanOptions
 
         yield from read_docbin(path, options)
     else:
-        with check_file(Path(path)).open("rb") as handle:
+        with open_input(Path(path)) as handle:
             lines = decoded_lines(handle, path, encoding)
             if chosen == "jsonl":
                 from .jsonl import read_labelled_jsonl
