@@ -240,6 +240,9 @@ def test_unspaced_scripts_are_refused_in_span_formats_and_read_pre_tokenised(tmp
     tokens = doccano(tmp_path, {"tokens": ["东京", "是", "日本", "的", "首都", "。"],
                                 "tags": ["B-LOC", "O", "B-LOC", "O", "O", "O"]}, name="tokens.jsonl")
     assert tags_of(records(tokens)) == [["B-LOC", "O", "B-LOC", "O", "O", "O"]]
+    korean = doccano(tmp_path, {"text": "서울 은 한국 의 수도 이다 .", "label": [[0, 2, "LOC"], [5, 7, "LOC"]]},
+                     name="korean.jsonl")  # written with spaces: read
+    assert tags_of(records(korean)) == [["B-LOC", "O", "B-LOC", "O", "O", "O", "O"]]
 
 
 @pytest.mark.parametrize("text,tokens", [

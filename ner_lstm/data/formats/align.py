@@ -29,9 +29,10 @@ PROBLEMS = {
     "sentence": "crosses a sentence boundary",
 }
 EXAMPLES = 3
-# Scripts written without spaces between words: the tokeniser cannot find their words.
+# Scripts written without spaces between words (kana, CJK ideographs, Thai, Lao, Myanmar, Khmer): the
+# tokeniser cannot find their words. Korean is written with spaces and is read.
 UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff"
-                      r"\u1000-\u109f\u1780-\u17ff\uac00-\ud7af]")
+                      r"\u1000-\u109f\u1780-\u17ff]")
 
 
 @dataclass(frozen=True)
