@@ -24,7 +24,12 @@ INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060\u00a0"  # BOM, zero-width space/non-
 
 
 # Corpora ship compressed: these are read as the text they hold.
-COMPRESSED = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
+COMPRESSED = {b"\x1f\x8b": ("gzip", gzip.open), b"BZh": ("bzip2", bz2.open), b"\xfd7zXZ\x00": ("xz", lzma.open)}
+
+
+def compression(head: bytes) -> tuple[str, Any] | None:
+    """(name, opener) of the compression a file's first bytes show, or None for plain bytes."""
+    return next((found for magic, found in COMPRESSED.items() if head.startswith(magic)), None)
 
 
 def open_input(path: Path) -> IO[bytes]:
@@ -39,10 +44,10 @@ def open_input(path: Path) -> IO[bytes]:
         raise InputError("is a directory; expected a file", path)
     handle: IO[bytes] = path.open("rb")
     if path.is_file():
-        opener = next((o for magic, o in COMPRESSED.items() if handle.peek(8).startswith(magic)), None)
-        if opener is not None:
+        found = compression(handle.peek(8))  # type: ignore[attr-defined]
+        if found is not None:
             handle.close()
-            handle = opener(path, "rb")
+            handle = found[1](path, "rb")
     try:
         check_head(handle.peek(4096), path)  # type: ignore[attr-defined]
     except (OSError, EOFError, lzma.LZMAError) as err:  # a damaged compressed file

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..data.lines import COMPRESSED, check_head, decoded_lines
+from ..data.lines import check_head, compression, decoded_lines
 from ..data.sources import SPAN_INPUTS, Fields, Record, batch_records, expand_inputs, line_records, sniff_format
 from ..errors import InputError, UsageError
 
@@ -137,9 +137,10 @@ def file_shards(source: str, file: int, input_format: str, shard_bytes: int,
         return
     with fs.open_input_stream(path) as handle:
         head = handle.read(READ_BYTES)
-        if head.startswith(tuple(COMPRESSED)):
-            raise InputError("is a gzip, bzip2 or xz file: the Ray engine cuts inputs into byte ranges, which a "
-                             "compressed file has not; decompress it first, or tag it with the local engine", source)
+        found = compression(head)
+        if found is not None:
+            raise InputError(f"is a {found[0]} file; the Ray engine cuts inputs into byte ranges, which a compressed "
+                             "file has not: decompress it first, or tag it with the local engine", source)
         check_head(head[:4096], source)
         if input_format == "auto":
             lines = head.decode("utf-8", errors="replace").lstrip("\ufeff").split("\n")[:20]

@@ -18,7 +18,7 @@ from typing import IO
 
 import numpy as np
 
-from ..data.lines import COMPRESSED
+from ..data.lines import compression
 from ..errors import InputError, UsageError
 from .glove import LONG_WORDS_FILE, SHORT_BYTES, VECTORS_FILE, WORDS_FILE, GloveTable
 
@@ -50,8 +50,8 @@ def _open(path: Path) -> IO[bytes]:
     readers' text check does not apply)."""
     with path.open("rb") as handle:
         head = handle.read(8)
-    opener = next((o for magic, o in COMPRESSED.items() if head.startswith(magic)), open)
-    return opener(path, "rb")  # type: ignore[return-value]
+    found = compression(head)
+    return (found[1] if found else open)(path, "rb")  # type: ignore[return-value]
 
 
 def _binary(path: Path) -> bool:
