@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 from ner_lstm.data.corpus import Sentence, read_conll
 from ner_lstm.inference.bundle import describe
 from ner_lstm.inference.tagger import Tagger
-from ner_lstm.serve.app import ServeOptions, create_app
+from ner_lstm.serve.app import ServeOptions, create_app, public_description
+
+from conftest import SAMPLE
 
 MAJOR_TOM = "Major Tom is a great battle commander."
 OPTIONS = ServeOptions(max_batch_size=64, max_wait_ms=20, max_text_chars=300, max_texts=40)
@@ -37,8 +39,13 @@ def test_health_is_503_until_the_model_has_tagged_its_warm_up_sentence(trained_m
     assert client.get("/health").json() == {"status": "ok"}
 
 
-def test_model_describes_what_info_prints(trained_model, client):
-    assert client.get("/v1/model").json() == json.loads(json.dumps(describe(trained_model)))
+def test_model_describes_what_info_prints_without_the_servers_paths(trained_model, client):
+    described = client.get("/v1/model").json()
+    assert described == json.loads(json.dumps(public_description(describe(trained_model))))
+    assert described["model"] == trained_model.name and described["labels"] == describe(trained_model)["labels"]
+    everything = json.dumps(described) + client.post("/v1/entities", json={"texts": [MAJOR_TOM]}).text
+    assert str(trained_model.parent) not in everything and str(SAMPLE) not in everything
+    assert "/" not in json.dumps(described["data"]), "training files are named, not located"
 
 
 def test_entities_of_texts_match_the_library(client, tagger):

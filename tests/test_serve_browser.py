@@ -4,44 +4,19 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
+from conftest import running_server
 
 CHROMIUM = shutil.which("chromium")
 MAX_CHARS = 200
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(trained_model):
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "ner_lstm", "serve", "--model", str(trained_model),
-                                "--port", str(port), "--max-text-chars", str(MAX_CHARS)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, process.communicate()[1]
-        time.sleep(0.2)
-    yield url, process
-    if process.poll() is None:
-        process.kill()
-        process.communicate()
+    with running_server(trained_model, "--max-text-chars", str(MAX_CHARS)) as (url, process):
+        yield url, process
 
 
 def test_the_page_tags_filters_and_shows_errors_in_a_real_browser(server):
@@ -71,6 +46,13 @@ def test_the_page_tags_filters_and_shows_errors_in_a_real_browser(server):
         assert page.locator("#output mark.PER").count() == 1
         assert len(requests) == tagged_requests, "the slider filters without a new request"
 
+        page.fill("#text", "\U0001F680\U0001F680 Major Tom is a great battle commander.")
+        page.click("#tag")
+        page.wait_for_function("document.querySelector('#output mark') && "
+                               "document.querySelector('#output p').textContent.startsWith('\U0001F680')")
+        assert page.locator("#output mark.PER").first.text_content() == "Major Tom", \
+            "code-point offsets from the API, shown right after characters of two UTF-16 units"
+
         page.check("#show-json")
         assert '"label": "PER"' in page.text_content("#json")
 
@@ -88,3 +70,24 @@ def test_sigterm_drains_and_exits_0_with_an_access_log(server):
     _, log = process.communicate(timeout=60)
     assert process.returncode == 0, log
     assert '"POST /v1/entities" 200' in log and "Traceback" not in log
+
+
+def test_the_page_asks_for_the_api_key_the_server_requires(trained_model, monkeypatch):
+    if CHROMIUM is None:
+        pytest.fail("chromium is not installed; .ci/run installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("NER_LSTM_TEST_KEY", "s3cret-key")
+    with running_server(trained_model, "--api-key-env", "NER_LSTM_TEST_KEY") as (url, _), \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        page = browser.new_page()
+        page.goto(url + "/")
+        assert page.locator("#key-label").is_hidden()
+        page.click("#tag")
+        page.wait_for_function("document.getElementById('error').textContent.length > 0")
+        assert page.text_content("#error").startswith("401:") and page.locator("#key-label").is_visible()
+        page.fill("#key", "s3cret-key")
+        page.click("#tag")
+        assert page.wait_for_selector("#output mark.PER").text_content() == "Major Tom"
+        browser.close()

@@ -12,6 +12,7 @@ import bz2
 import gzip
 import json
 import lzma
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -21,6 +22,28 @@ from ..errors import InputError, InputWarning
 
 Lines = Iterable[tuple[int, str]]  # (line number, text) pairs, what every line reader takes
 INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060\u00a0"  # BOM, zero-width space/non-joiner/joiner, word joiner, NBSP
+
+
+# A lone UTF-16 surrogate is valid in JSON ("\\udc00") but is no character: it cannot be encoded or written.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(value: Any) -> Any:
+    """`value` (parsed JSON) with every lone surrogate in its strings read as U+FFFD, one for one, so that
+    character offsets are unchanged and the text can be written out again."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [without_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {without_surrogates(key): without_surrogates(item) for key, item in value.items()}
+    return value
+
+
+def parse_json(text: str) -> Any:
+    """`json.loads`, lone surrogates replaced (only escapes make them, so other texts are not walked)."""
+    value = json.loads(text)
+    return without_surrogates(value) if "\\u" in text else value
 
 
 # Corpora ship compressed: these are read as the text they hold.
@@ -115,6 +138,6 @@ def json_lines(lines: Lines, name: str) -> Iterator[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
+            yield number, parse_json(line)
         except json.JSONDecodeError as err:
             raise InputError(f"not valid JSON ({err.msg} at column {err.colno})", name, number) from None

@@ -153,13 +153,42 @@ class Tagger:
             else:
                 waiting.append((batch, chosen, emissions))
         if waiting:
-            found = self._document_evidence(sentences, waiting)
-            for batch, chosen, emissions in waiting:
-                added = np.zeros_like(emissions)
-                for row, index in enumerate(batch):  # per sentence, so no batch shape enters the sums
-                    added[row, : len(sentences[index])] = found[index] @ self.evidence_map
-                self._finish(results, batch, chosen, emissions + added, scores)
+            self._finish_with_evidence(sentences, results, waiting, scores)
         return results  # type: ignore[return-value]
+
+    def emission_rows(self, sentences: Sequence[Sentence]) -> list[np.ndarray]:
+        """Each sentence's network emissions (tokens x labels), for `decode`: the server runs the network on
+        fair slices of many requests and decodes each request whole, as `tag` would have."""
+        rows = [np.zeros((0, len(self.vocab.labels)), np.float32)] * len(sentences)
+        for batch, _, emissions in self._emissions(sentences):
+            for row, index in enumerate(batch):
+                rows[index] = emissions[row, : len(sentences[index])]
+        return rows
+
+    def decode(self, sentences: Sequence[Sentence], rows: Sequence[np.ndarray], scores: bool = True) -> list[Tagged]:
+        """What `tag(sentences)` returns, from their `emission_rows` (gathered in any number of calls)."""
+        results: list[Tagged | None] = [Tagged(s, []) if not len(s) else None for s in sentences]
+        batch = [i for i, s in enumerate(sentences) if len(s)]
+        if not batch:
+            return results  # type: ignore[return-value]
+        emissions = np.zeros((len(batch), max(len(sentences[i]) for i in batch), len(self.vocab.labels)), np.float32)
+        for row, index in enumerate(batch):
+            emissions[row, : len(sentences[index])] = rows[index]
+        chosen = [sentences[i] for i in batch]
+        if self.evidence_map is None:
+            self._finish(results, batch, chosen, emissions, scores)
+        else:
+            self._finish_with_evidence(sentences, results, [(batch, chosen, emissions)], scores)
+        return results  # type: ignore[return-value]
+
+    def _finish_with_evidence(self, sentences: Sequence[Sentence], results: list, waiting: list, scores: bool) -> None:
+        """Decode once every sentence has its emissions: other mentions' evidence is added to each."""
+        found = self._document_evidence(sentences, waiting)
+        for batch, chosen, emissions in waiting:
+            added = np.zeros_like(emissions)
+            for row, index in enumerate(batch):  # per sentence, so no batch shape enters the sums
+                added[row, : len(sentences[index])] = found[index] @ self.evidence_map
+            self._finish(results, batch, chosen, emissions + added, scores)
 
     def _emissions(self, sentences: Sequence[Sentence]) -> Iterator[tuple[list[int], list[Sentence], np.ndarray]]:
         """(indices, sentences, emissions) of each length-sorted batch of the non-empty sentences.

@@ -60,7 +60,7 @@ class GloveTable:
 
     def ids(self, words: Sequence[str]) -> np.ndarray:
         """The ids of GloVe words, 0 for words GloVe lacks; one bisection for all the short ones."""
-        keys = [word.encode("utf-8") for word in words]
+        keys = [word.encode("utf-8", "surrogatepass") for word in words]  # a lone surrogate is in no table
         found = np.zeros(len(keys), np.int64)
         short = [i for i, key in enumerate(keys) if len(key) <= SHORT_BYTES]
         if short and len(self.short):

@@ -1,36 +1,44 @@
 """The HTTP API and page: FastAPI over the same `Tagger` as `predict` and `tag`.
 
-GET /health, GET /v1/model, POST /v1/entities, GET / (the page); /docs and /openapi.json come
-from FastAPI. Bad requests get JSON errors with their status (400 malformed JSON, 422 wrong
-types, 413 too many or too long texts), never a traceback.
+GET /health, GET /v1/model, POST /v1/entities, GET /metrics (Prometheus), GET / (the page);
+/docs and /openapi.json come from FastAPI. Bad requests get JSON errors with their status
+(400 malformed JSON, 401 no or wrong API key, 413 too large, 422 wrong types, 503 overloaded
+with `Retry-After`), never a traceback. The body is limited before it is read, and parsing,
+splitting, tagging and building the answer all run in worker threads, so the event loop
+only moves bytes: `/health` answers while the largest request is tagged. Entity offsets are
+code points (Python string indices), not UTF-16 units. No response names a file path.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..data.corpus import Sentence
+from ..data.lines import without_surrogates
 from ..data.text import split_text
 from ..data.writers import ENTITY_CSS
 from ..inference.bundle import describe
 from ..inference.tagger import Tagged, Tagger
-from .batcher import MicroBatcher
+from .batcher import MicroBatcher, Overloaded, TooLarge
+from .metrics import Metrics
 
 LOG = logging.getLogger("ner_lstm.serve")
 WARM_UP = "Major Tom is a great battle commander."
-SPLIT_IN_THREAD_CHARS = 5_000
+OPEN_PATHS = ("/health", "/", "/docs", "/openapi.json")  # reachable without the API key: no data behind them
 
 
 @dataclass
@@ -40,6 +48,9 @@ class ServeOptions:
     max_text_chars: int = 100_000
     max_texts: int = 256
     cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_queue: int = 20_000
+    api_key: str | None = None
 
 
 class EntitiesRequest(BaseModel):
@@ -60,7 +71,7 @@ class EntitiesRequest(BaseModel):
 class EntityOut(BaseModel):
     text: str
     label: str
-    start: int
+    start: int = Field(description="Code point offset into the result's text (a Python string index).")
     end: int
     score: float
     token_start: int
@@ -76,7 +87,7 @@ class ResultOut(BaseModel):
 
 class EntitiesResponse(BaseModel):
     results: list[ResultOut]
-    model: str
+    model: str = Field(description="The model directory's name.")
 
 
 def _check_limits(request: EntitiesRequest, options: ServeOptions) -> None:
@@ -91,29 +102,97 @@ def _check_limits(request: EntitiesRequest, options: ServeOptions) -> None:
                                      f"{options.max_text_chars} (--max-text-chars)")
 
 
-def _result(text: str, tagged: list[Tagged], min_score: float | None) -> ResultOut:
-    """One input's answer. Entity offsets index `text` as they are: sentences split from a text carry
-    offsets into it, and a token input is one sentence whose text is its tokens joined by spaces."""
-    found = [EntityOut(**entity.to_json()) for item in tagged for entity in item.entities
-             if min_score is None or entity.score >= min_score]
-    return ResultOut(text=text, entities=found, tokens=[t for item in tagged for t in item.sentence.tokens],
-                     tags=[tag for item in tagged for tag in item.tags])
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) from its Content-Length before any of it is read, or as soon as a chunked
+    body passes `limit` bytes: nothing larger is ever held in memory."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise HTTPException(413, f"a body of {declared} bytes; the limit is {limit} (--max-body-bytes)")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"a body of more than {limit} bytes (--max-body-bytes)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(body: bytes, options: ServeOptions) -> tuple[EntitiesRequest, list[tuple[str, list[Sentence]]]]:
+    """The request and its inputs as (text, sentences); run in a worker thread (JSON of megabytes takes time)."""
+    try:
+        data = without_surrogates(json.loads(body))
+    except (ValueError, UnicodeDecodeError):
+        raise HTTPException(400, "the request body is not valid JSON") from None
+    try:
+        request = EntitiesRequest.model_validate(data)
+    except ValidationError as err:
+        raise HTTPException(422, [{"loc": ["body", *e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
+                                  for e in err.errors()]) from None
+    _check_limits(request, options)
+    if request.texts is not None:
+        return request, [(text, split_text(text)) for text in request.texts]
+    return request, [(" ".join(tokens), [Sentence(list(tokens), source="request", line=i + 1)] if tokens else [])
+                     for i, tokens in enumerate(request.tokens)]
+
+
+def _answer(inputs: list[tuple[str, list[Sentence]]], tagged: list[Tagged], min_score: float | None,
+            model: str) -> bytes:
+    """The response body (built in a worker thread). Entity offsets index each input's text as it is:
+    sentences split from a text carry offsets into it; a token input's text is its tokens joined by spaces."""
+    results, at = [], 0
+    for text, sentences in inputs:
+        items, at = tagged[at : at + len(sentences)], at + len(sentences)
+        results.append({
+            "text": text,
+            "entities": [entity.to_json() for item in items for entity in item.entities
+                         if min_score is None or entity.score >= min_score],
+            "tokens": [token for item in items for token in item.sentence.tokens],
+            "tags": [tag for item in items for tag in item.tags],
+        })
+    return json.dumps({"results": results, "model": model}, ensure_ascii=False).encode("utf-8")
+
+
+def public_description(description: dict) -> dict:
+    """`describe`'s answer without the server's file paths: a path is cut to its last part (labels kept)."""
+    def cut(value: Any) -> Any:
+        if isinstance(value, str) and ("/" in value or "\\" in value):
+            return value.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+        if isinstance(value, dict):
+            return {key: value[key] if key == "labels" else cut(value[key]) for key in value}
+        if isinstance(value, list):
+            return [cut(item) for item in value]
+        return value
+
+    return cut(description)
+
+
+def _authorised(request: Request, key: str | None) -> bool:
+    if key is None or request.url.path in OPEN_PATHS:
+        return True
+    given = request.headers.get("authorization", "")
+    scheme, _, token = given.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), key.encode())
 
 
 def create_app(model: Path, options: ServeOptions | None = None, tagger: Tagger | None = None) -> FastAPI:
     """The ASGI app for a model directory; the model loads (and tags a warm-up sentence) at start-up."""
     options = options or ServeOptions()
     state: dict = {"ready": False}
+    metrics = Metrics()
+    name = Path(model).name
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loaded = tagger or await asyncio.to_thread(Tagger.load, model)
         await asyncio.to_thread(loaded.predict, WARM_UP)
-        state["description"] = await asyncio.to_thread(describe, model)
-        state["batcher"] = MicroBatcher(loaded.tag, options.max_batch_size, options.max_wait_ms / 1000)
-        runner = asyncio.create_task(state["batcher"].run())
+        state["description"] = public_description(await asyncio.to_thread(describe, model))
+        batcher = MicroBatcher(loaded, options.max_batch_size, options.max_wait_ms / 1000, options.max_queue,
+                               observe_batch=metrics.batch_sizes.observe)
+        metrics.watch_queue(lambda: batcher.queued)
+        state["batcher"] = batcher
+        runner = asyncio.create_task(batcher.run())
         state["ready"] = True
-        LOG.info("model %s loaded; serving", model)
+        LOG.info("model %s loaded; serving", name)
         try:
             yield
         finally:
@@ -127,23 +206,22 @@ def create_app(model: Path, options: ServeOptions | None = None, tagger: Tagger 
     app.state.serve = state
     if options.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(options.cors_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type"])
+                           allow_headers=["Content-Type", "Authorization"])
 
     @app.middleware("http")
-    async def access_log(request: Request, call_next):
+    async def guard_count_and_log(request: Request, call_next):
+        """The API key check, then one access-log line and the request metrics for every request."""
         started = time.perf_counter()
-        response = await call_next(request)
+        if _authorised(request, options.api_key):
+            response = await call_next(request)
+        else:
+            response = JSONResponse({"detail": "a valid API key is required: send 'Authorization: Bearer KEY'"},
+                                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        elapsed = time.perf_counter() - started
+        metrics.request(request.url.path, response.status_code, elapsed)
         LOG.info('%s "%s %s" %d %.1f ms', request.client.host if request.client else "-", request.method,
-                 request.url.path, response.status_code, 1000 * (time.perf_counter() - started))
+                 request.url.path, response.status_code, 1000 * elapsed)
         return response
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = error.errors()
-        if any(e.get("type") == "json_invalid" for e in errors):
-            return JSONResponse({"detail": "the request body is not valid JSON"}, status_code=400)
-        fields = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
-        return JSONResponse({"detail": fields}, status_code=422)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, error: Exception) -> JSONResponse:
@@ -159,29 +237,36 @@ def create_app(model: Path, options: ServeOptions | None = None, tagger: Tagger 
 
     @app.get("/v1/model")
     async def model_info() -> dict:
-        """What `ner-lstm info --json` prints: labels, scores, training data, versions."""
+        """What `ner-lstm info --json` prints (labels, scores, training data, versions), file paths cut to names."""
         if not state["ready"]:
             raise HTTPException(503, "the model is loading")
         return state["description"]
 
-    @app.post("/v1/entities", response_model=EntitiesResponse)
-    async def entities(request: EntitiesRequest) -> EntitiesResponse:
-        """Entities with character offsets and scores, for raw texts or pre-tokenised sentences."""
+    schema = {"requestBody": {"required": True,
+                              "content": {"application/json": {"schema": EntitiesRequest.model_json_schema()}}}}
+
+    @app.post("/v1/entities", response_model=EntitiesResponse, openapi_extra=schema)
+    async def entities(request: Request) -> Response:
+        """Entities with code-point offsets and scores, for raw texts or pre-tokenised sentences (the body is an
+        `EntitiesRequest`)."""
         if not state["ready"]:
             raise HTTPException(503, "the model is loading")
-        _check_limits(request, options)
-        if request.texts is not None:
-            split = lambda: [(text, split_text(text)) for text in request.texts]  # noqa: E731
-            # Long texts are split off the event loop, so other requests are not held up meanwhile.
-            large = sum(map(len, request.texts)) > SPLIT_IN_THREAD_CHARS
-            inputs = await asyncio.to_thread(split) if large else split()
-        else:
-            inputs = [(" ".join(tokens), [Sentence(list(tokens), source="request", line=i + 1)] if tokens else [])
-                      for i, tokens in enumerate(request.tokens)]
+        body = await _read_body(request, options.max_body_bytes)
+        parsed, inputs = await asyncio.to_thread(_parse, body, options)
+        sentences = [sentence for _, split in inputs for sentence in split]
         batcher: MicroBatcher = state["batcher"]
-        tagged = await asyncio.gather(*(batcher.tag_sentences(sentences) for _, sentences in inputs))
-        results = [_result(text, items, request.min_score) for (text, _), items in zip(inputs, tagged)]
-        return EntitiesResponse(results=results, model=str(model))
+        try:
+            content = await batcher.submit(sentences, lambda tagged: _answer(inputs, tagged, parsed.min_score, name))
+        except Overloaded as err:
+            raise HTTPException(503, str(err), headers={"Retry-After": "1"}) from None
+        except TooLarge as err:
+            raise HTTPException(413, str(err)) from None
+        return Response(content, media_type="application/json")
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        """Requests by path and status, latency, batch sizes and queue depth, in the Prometheus text format."""
+        return Response(metrics.exposition(), media_type=metrics.content_type)
 
     page_html = resources.files("ner_lstm.serve").joinpath("page.html").read_text("utf-8")
     page_html = page_html.replace("/*ENTITY_CSS*/", ENTITY_CSS)

@@ -1,76 +1,182 @@
-"""Micro-batching: sentences from requests that arrive together are tagged in one batch.
+"""Micro-batching: sentences from requests that arrive together share the network, fairly.
 
-The network is most efficient on batches, and an HTTP server sees one sentence at a
-time. Requests queue their sentences; one task takes what has arrived, waiting at
-most `max_wait` seconds for up to `max_batch` sentences, tags them in a worker
-thread (the event loop never waits on the network) and hands each request its own
-results. The Tagger is batch-invariant, so a result never depends on its neighbours.
+The network is most efficient on batches, and an HTTP server sees a few sentences at a
+time. Each request queues its sentences; one task takes up to `max_batch` of them,
+one from each waiting request in turn (so a request of ten thousand sentences does not
+hold up one of a single sentence), waiting at most `max_wait` seconds for a batch to
+fill, and runs the network in a worker thread. A request is decoded whole once all its
+sentences have their emissions, in another thread, so the event loop does no CPU work
+and a result is what `Tagger.tag` gives for that request alone.
+
+The queue is bounded (`max_queue` sentences): beyond it a request is refused at once
+(`Overloaded`, a 503) instead of growing memory and latency without limit. A batch whose
+network call fails is run again request by request, so one request's bad input fails
+only that request.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from ..data.corpus import Sentence
-from ..inference.tagger import Tagged
+from ..inference.tagger import Tagged, Tagger
 
-Job = tuple[Sequence[Sentence], "asyncio.Future[list[Tagged]]"]
+
+class Overloaded(Exception):
+    """The queue holds `max_queue` sentences: the request is refused now rather than queued."""
+
+
+class TooLarge(Exception):
+    """One request holds more sentences than the whole queue may."""
+
+
+@dataclass(eq=False)
+class Job:
+    """One request: its sentences, what to make of their tags (run in a worker thread), its future."""
+
+    sentences: Sequence[Sentence]
+    finish: Callable[[list[Tagged]], Any]
+    done: asyncio.Future
+    rows: list[np.ndarray | None] = field(default_factory=list)
+    sent: int = 0  # sentences handed to the network so far
+    left: int = 0  # sentences still without emissions
+
+    def __post_init__(self) -> None:
+        self.rows = [None] * len(self.sentences)
+        self.left = len(self.sentences)
 
 
 class MicroBatcher:
-    def __init__(self, tag: Callable[[list[Sentence]], list[Tagged]], max_batch: int = 64,
-                 max_wait: float = 0.005) -> None:
-        self.tag, self.max_batch, self.max_wait = tag, max_batch, max_wait
-        self.queue: asyncio.Queue[Job] = asyncio.Queue()
-        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ner-lstm-tagger")
+    def __init__(self, tagger: Tagger, max_batch: int = 64, max_wait: float = 0.005, max_queue: int = 20_000,
+                 observe_batch: Callable[[int], None] | None = None) -> None:
+        self.tagger, self.max_batch, self.max_wait, self.max_queue = tagger, max_batch, max_wait, max_queue
+        self.observe_batch = observe_batch
+        self.waiting: deque[Job] = deque()  # requests with sentences not yet handed to the network
+        self.queued = 0  # their sentences
         self.batches = 0  # batches run (the tests check that concurrent requests share them)
+        self.network = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ner-lstm-network")
+        self.finishing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ner-lstm-decode")
+        self._arrived: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task] = set()
 
-    async def tag_sentences(self, sentences: Sequence[Sentence]) -> list[Tagged]:
-        """This request's results, tagged together with whatever else arrives meanwhile."""
-        if not sentences:
-            return []
-        done: asyncio.Future[list[Tagged]] = asyncio.get_running_loop().create_future()
-        await self.queue.put((sentences, done))
-        return await done
+    async def submit(self, sentences: Sequence[Sentence], finish: Callable[[list[Tagged]], Any]) -> Any:
+        """`finish(tags of these sentences)`, computed in a worker thread once the network has run on them."""
+        if len(sentences) > self.max_queue:
+            raise TooLarge(f"{len(sentences)} sentences in one request; the limit is {self.max_queue} (--max-queue)")
+        if self.queued + len(sentences) > self.max_queue:
+            raise Overloaded(f"{self.queued} sentences are waiting; try again shortly")
+        job = Job(sentences, finish, asyncio.get_running_loop().create_future())
+        if job.left:
+            self.waiting.append(job)
+            self.queued += job.left
+            self._event().set()
+        else:
+            self._start_finishing(job)
+        return await job.done
 
     async def run(self) -> None:
-        """Gather and tag batches until cancelled."""
+        """Gather and run batches until cancelled."""
+        loop = asyncio.get_running_loop()
+        arrived = self._event()
         try:
             while True:
-                await self._run_one(await self._gather())
+                while not self.waiting:
+                    arrived.clear()
+                    await arrived.wait()
+                deadline = loop.time() + self.max_wait
+                while self.queued < self.max_batch and (left := deadline - loop.time()) > 0:
+                    arrived.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(arrived.wait(), left)
+                taken = self._take()
+                if taken:
+                    await self._run(taken)
         finally:
-            self.thread.shutdown(wait=False, cancel_futures=True)
+            self.network.shutdown(wait=False, cancel_futures=True)
+            self.finishing.shutdown(wait=False, cancel_futures=True)
 
-    async def _gather(self) -> list[Job]:
+    def _event(self) -> asyncio.Event:
+        if self._arrived is None:
+            self._arrived = asyncio.Event()
+        return self._arrived
+
+    def _take(self) -> list[tuple[Job, int]]:
+        """Up to `max_batch` sentences, one from each waiting request in turn."""
+        taken: list[tuple[Job, int]] = []
+        while len(taken) < self.max_batch and self.waiting:
+            job = self.waiting.popleft()
+            if job.done.done():  # its client has gone: drop what it had left
+                self.queued -= len(job.sentences) - job.sent
+                continue
+            taken.append((job, job.sent))
+            job.sent += 1
+            self.queued -= 1
+            if job.sent < len(job.sentences):
+                self.waiting.append(job)
+        return taken
+
+    async def _run(self, taken: list[tuple[Job, int]]) -> None:
         loop = asyncio.get_running_loop()
-        jobs = [await self.queue.get()]
-        size = len(jobs[0][0])
-        deadline = loop.time() + self.max_wait
-        while size < self.max_batch:
-            left = deadline - loop.time()
-            if left <= 0 and self.queue.empty():
-                break
-            try:
-                job = self.queue.get_nowait() if left <= 0 else await asyncio.wait_for(self.queue.get(), left)
-            except (asyncio.QueueEmpty, TimeoutError):
-                break
-            jobs.append(job)
-            size += len(job[0])
-        return jobs
-
-    async def _run_one(self, jobs: list[Job]) -> None:
-        sentences = [sentence for job, _ in jobs for sentence in job]
         self.batches += 1
+        if self.observe_batch is not None:
+            self.observe_batch(len(taken))
+        sentences = [job.sentences[index] for job, index in taken]
         try:
-            tagged = await asyncio.get_running_loop().run_in_executor(self.thread, self.tag, sentences)
-        except Exception as err:  # every waiting request gets the failure, the loop goes on
-            for _, done in jobs:
-                if not done.done():
-                    done.set_exception(err)
+            rows: list = await loop.run_in_executor(self.network, self.tagger.emission_rows, sentences)
+        except Exception:
+            rows = await self._one_request_at_a_time(taken)
+        for (job, index), row in zip(taken, rows):
+            if row is None or job.done.done():
+                continue
+            job.rows[index] = row
+            job.left -= 1
+            if not job.left:
+                self._start_finishing(job)
+
+    async def _one_request_at_a_time(self, taken: list[tuple[Job, int]]) -> list:
+        """The rows of a failed batch, found request by request; a request that fails alone gets the error."""
+        loop = asyncio.get_running_loop()
+        rows: list = [None] * len(taken)
+        for job in dict.fromkeys(job for job, _ in taken):
+            places = [place for place, (owner, _) in enumerate(taken) if owner is job]
+            try:
+                found = await loop.run_in_executor(self.network, self.tagger.emission_rows,
+                                                   [job.sentences[taken[p][1]] for p in places])
+            except Exception as err:
+                self._fail(job, err)
+                continue
+            for place, row in zip(places, found):
+                rows[place] = row
+        return rows
+
+    def _fail(self, job: Job, err: Exception) -> None:
+        if not job.done.done():
+            job.done.set_exception(err)
+        if job in self.waiting:
+            self.waiting.remove(job)
+            self.queued -= len(job.sentences) - job.sent
+
+    def _start_finishing(self, job: Job) -> None:
+        task = asyncio.get_running_loop().create_task(self._finish(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _finish(self, job: Job) -> None:
+        def decode_and_finish() -> Any:
+            return job.finish(self.tagger.decode(job.sentences, job.rows))  # type: ignore[arg-type]
+
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(self.finishing, decode_and_finish)
+        except Exception as err:
+            if not job.done.done():
+                job.done.set_exception(err)
             return
-        start = 0
-        for job, done in jobs:
-            if not done.done():  # its client may have gone away
-                done.set_result(tagged[start : start + len(job)])
-            start += len(job)
+        if not job.done.done():
+            job.done.set_result(result)

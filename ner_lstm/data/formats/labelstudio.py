@@ -21,6 +21,7 @@ from typing import Any
 
 from ...errors import InputError
 from ..corpus import Record
+from ..lines import parse_json
 from .align import Span, align
 from .options import SpanOptions
 
@@ -41,7 +42,7 @@ def read_labelstudio(path: str, options: SpanOptions, encoding: str = "utf-8") -
 
 def _load(path: str, encoding: str) -> list:
     try:
-        data = json.loads(Path(path).read_text(encoding))
+        data = parse_json(Path(path).read_text(encoding))
     except json.JSONDecodeError as err:
         raise InputError(f"not valid JSON ({err.msg} at column {err.colno})", path, err.lineno) from None
     except UnicodeDecodeError:
