@@ -1,7 +1,10 @@
-"""Atomic writes: a file or directory appears complete under its name, or not at all.
+"""Atomic, durable writes: a file or directory appears complete under its name, or not at all.
 
-Model directories, checkpoints and tag outputs all go through here, so a killed
-process never leaves a half-written file under a name a user relies on.
+Model directories, checkpoints, tag outputs, converted corpora and the Ray engine's
+shards all go through `publish`: the new content is written under a temporary sibling
+name, flushed to disk (`fsync`), renamed into place, and the directory holding it is
+flushed too, so neither a killed process nor a power loss leaves a half-written file, or
+a "complete" file whose rename was never recorded, under a name a user relies on.
 """
 from __future__ import annotations
 
@@ -20,8 +23,49 @@ def _umask() -> int:
     return mask
 
 
+def sync(path: Path) -> None:
+    """Flush a file's data, or a directory's entries, to disk."""
+    flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems cannot sync a directory; the rename is still atomic there
+        if not path.is_dir():
+            raise
+    finally:
+        os.close(fd)
+
+
+def _sync_tree(path: Path) -> None:
+    if path.is_dir():
+        for item in path.iterdir():
+            _sync_tree(item)
+    sync(path)
+
+
+def publish(complete: Path, target: Path) -> None:
+    """Move a complete temporary file or directory (a sibling of `target`) to `target`, durably.
+
+    A directory replacing another swaps with the old one moved aside first: a kill at any
+    moment leaves the old complete directory (at worst under `.NAME.old-*/previous`) or the
+    new complete one.
+    """
+    _sync_tree(complete)
+    if complete.is_dir():
+        complete.chmod(0o777 & ~_umask())
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            os.replace(target, old / "previous")
+            os.replace(complete, target)
+            sync(target.parent)
+            shutil.rmtree(old, ignore_errors=True)
+            return
+    os.replace(complete, target)
+    sync(target.parent)
+
+
 def write_file_atomic(path: Path, write: Callable[[Path], Any]) -> None:
-    """Call `write(tmp)` on a temporary sibling of `path`, then rename it over `path`."""
+    """Call `write(tmp)` on a temporary sibling of `path`, then publish it as `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -29,38 +73,26 @@ def write_file_atomic(path: Path, write: Callable[[Path], Any]) -> None:
     try:
         write(tmp)
         tmp.chmod(0o666 & ~_umask())  # mkstemp makes files private; give the usual permissions
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    write_file_atomic(path, lambda tmp: tmp.write_bytes(data))
+
+
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON under a temporary name and rename it into place."""
+    """Write JSON under a temporary name and publish it."""
     write_file_atomic(path, lambda tmp: tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), "utf-8"))
 
 
 def write_dir_atomic(target: Path, fill: Callable[[Path], None]) -> None:
-    """Fill a temporary sibling directory, then swap it in for `target`.
-
-    A kill at any moment leaves either the old complete directory (possibly under
-    a `.NAME.old-*` name) or the new complete one, never a half-written `target`.
-    """
+    """Fill a temporary sibling directory, then publish it as `target` (see `publish`)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         fill(tmp)
-        replace_dir(tmp, target)
+        publish(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def replace_dir(complete: Path, target: Path) -> None:
-    """Swap a complete directory in for `target` (a sibling of it), the old one moved aside first."""
-    complete.chmod(0o777 & ~_umask())
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.replace(target, old / "previous")
-        os.replace(complete, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(complete, target)

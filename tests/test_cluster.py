@@ -23,6 +23,7 @@ from ner_lstm.engines.cluster import RayOptions, tag_on_ray  # noqa: E402
 from ner_lstm.engines.local import ModelSpec, tag_files  # noqa: E402
 from ner_lstm.engines.shards import MANIFEST, ShardManifest, file_shards, remove_temporaries  # noqa: E402
 from ner_lstm.errors import NerError, UsageError  # noqa: E402
+from ner_lstm.inference.tagger import Tagger  # noqa: E402
 
 SHARD = 2_000  # bytes: a few sentences per shard, so small inputs make many shards
 
@@ -270,11 +271,42 @@ def test_an_earlier_run_is_never_overwritten_and_resume_needs_the_same_run(tmp_p
         ShardManifest(fs, str(other), {}, resume=False)
 
 
+def test_the_manifest_is_written_before_any_shard_so_a_kill_after_the_first_shard_can_resume(tmp_path):
+    import pyarrow.fs as pafs
+
+    fs, root = pafs.LocalFileSystem(), str(tmp_path)
+    ShardManifest(fs, root, {"inputs": ["a"]}, resume=False)
+    assert json.loads((tmp_path / MANIFEST).read_text()) == {"identity": {"inputs": ["a"]}, "complete": False,
+                                                              "shards": {}}
+    (tmp_path / "part-00000-00000.jsonl").write_text("tagged, then the driver was killed\n")
+    resumed = ShardManifest(fs, root, {"inputs": ["a"]}, resume=True)
+    assert resumed.resumed == 0 and resumed.done() == set(), "the unrecorded shard is tagged again"
+
+
+def test_model_file_names_are_file_names_and_the_node_cache_keeps_the_latest(trained_model, tmp_path):
+    from ner_lstm.engines.cluster import KEEP_CACHED_MODELS, materialise_model, model_files
+
+    files = model_files(trained_model)
+    for bad in ("../escaped", "/tmp/absolute", "sub/dir"):
+        with pytest.raises(UsageError, match="not a file name"):
+            materialise_model({**files, bad: b"x"}, cache=tmp_path / "cache")
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "cache").exists()
+    placed = []
+    for i in range(4):  # four different models (their manifests differ)
+        manifest = json.loads(files["manifest.json"])
+        manifest["run"] = i
+        placed.append(materialise_model({**files, "manifest.json": json.dumps(manifest).encode()},
+                                        cache=tmp_path / "cache"))
+        os.utime(placed[-1], (time.time() - 100 + i, time.time() - 100 + i))
+    assert sorted((tmp_path / "cache").iterdir()) == sorted(placed[-KEEP_CACHED_MODELS:])
+    assert Tagger.load(placed[-1]).predict("Major Tom")[0].tags
+
+
 def test_a_killed_runs_temporaries_are_removed_and_nothing_else(tmp_path):
     import pyarrow.fs as pafs
 
-    for name in (".part-00000-00001.jsonl.tmp-0a1b", "._manifest.json.tmp-2c3d", ".keep", "part-00000-00000.jsonl",
-                 "notes.tmp-1"):
+    for name in (".part-00000-00001.jsonl.tmp-0a1b", "._manifest.json.tmp-2c3d", ".part-00000-00002.jsonl.x1y2.tmp",
+                 ".keep", "part-00000-00000.jsonl", "notes.tmp-1"):
         (tmp_path / name).write_text("x")
     remove_temporaries(pafs.LocalFileSystem(), str(tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == [".keep", "notes.tmp-1", "part-00000-00000.jsonl"]

@@ -55,7 +55,7 @@ def bundle(path, model, vocab, version=FORMAT_VERSION):
 
 def test_save_load_round_trip_gives_identical_predictions(small_model, tmp_path):
     model, vocab = small_model
-    loaded = Tagger.load(bundle(tmp_path / "m", model, vocab))
+    loaded = Tagger.load(bundle(tmp_path / "m", model, vocab), backend="keras")
     inputs = encode_batch(SENTENCES, vocab)
     np.testing.assert_array_equal(loaded.emissions(inputs), np.asarray(peer_free(model)(inputs, training=False)))
     assert loaded.predict_tags(SENTENCES) == Tagger.from_keras(model, vocab).predict_tags(SENTENCES)
@@ -63,8 +63,7 @@ def test_save_load_round_trip_gives_identical_predictions(small_model, tmp_path)
 
 def test_onnx_export_matches_keras(small_model, tmp_path):
     model, vocab = small_model
-    path = bundle(tmp_path / "m", model, vocab)
-    export_onnx(model, path)
+    path = bundle(tmp_path / "m", model, vocab)  # the export is part of every saved model
     onnx, keras_tagger = Tagger.load(path, backend="onnx"), Tagger.load(path, backend="keras")
     inputs = encode_batch(SENTENCES, vocab)
     np.testing.assert_allclose(onnx.emissions(inputs), keras_tagger.emissions(inputs), rtol=1e-4, atol=1e-4)
@@ -80,7 +79,7 @@ def test_model_file_with_lambda_layer_is_refused(small_model, tmp_path):
     evil.save(path / "model.keras")
     write_manifest(path)  # a crafted model with a consistent manifest: safe mode is what stops it
     with pytest.raises(ModelError, match="cannot be loaded safely"):
-        Tagger.load(path)
+        Tagger.load(path, backend="keras")
 
 
 def test_corrupted_model_file(small_model, tmp_path):
@@ -102,6 +101,8 @@ def test_tampered_vocabulary(small_model, tmp_path):
     (path / "vocab.json").write_text(json.dumps(data))
     write_manifest(path)
     with pytest.raises(ModelError, match="vocab.json: does not match model.keras"):
+        Tagger.load(path, backend="keras")
+    with pytest.raises(ModelError, match=r"crf.json: CRF scores \(\(5, 5\)\) do not match 4 labels"):
         Tagger.load(path)
     (path / "vocab.json").write_text("{broken")
     write_manifest(path)
@@ -157,8 +158,14 @@ def test_manifest_catches_a_swapped_or_damaged_file(small_model, tmp_path):
     swapped = crf.replace(b"0", b"1", 1)  # same size: only the hash tells
     assert len(swapped) == len(crf) and swapped != crf
     (path / "crf.json").write_bytes(swapped)
-    Tagger.load(path)  # the cheap check at load compares sizes only
     with pytest.raises(ModelError, match="crf.json: SHA-256 differs"):
+        Tagger.load(path)  # the small files are hashed at every load
+    (path / "crf.json").write_bytes(crf)
+    vectors = np.load(path / "glove.npy")
+    vectors[0, 0] += 1.0
+    np.save(path / "glove.npy", vectors)  # same size: the large table is hashed by --verify only
+    Tagger.load(path)
+    with pytest.raises(ModelError, match="glove.npy: SHA-256 differs"):
         verify_manifest(path, full=True)
     (path / "crf.json").write_bytes(crf + b" ")
     with pytest.raises(ModelError, match=r"crf.json: \d+ bytes, the manifest says"):
@@ -206,7 +213,6 @@ def test_neighbour_word_loss_predicts_each_words_neighbours_and_leaves_tagging_a
     path = tmp_path / "m"
     save_bundle(path, model, {"format_version": FORMAT_VERSION, "model": config.to_json(), "labels": vocab.labels},
                 vocab, {"epoch": 1})
-    export_onnx(model, path)
     onnx, keras_tagger = Tagger.load(path, backend="onnx"), Tagger.load(path, backend="keras")
     np.testing.assert_allclose(onnx.emissions(inputs), keras_tagger.emissions(inputs), rtol=1e-4, atol=1e-4)
 

@@ -173,9 +173,28 @@ def test_info_verify_compares_hashes(trained_model, tmp_path):
     result = run("info", "--model", str(model), "--verify")
     assert result.exit_code == 0 and "files match the manifest's SHA-256" in result.stdout
     labels = (model / "crf.json").read_text()
-    (model / "crf.json").write_text(labels.replace("0", "1", 1))  # same size
+    (model / "crf.json").write_text(labels.replace("0", "1", 1))  # same size: hashed at every load
+    assert_one_line_error(run("info", "--model", str(model)), 2, "crf.json: SHA-256 differs")
+    assert_one_line_error(run("predict", "--model", str(model), "Major Tom"), 2, "crf.json: SHA-256 differs")
+    (model / "crf.json").write_text(labels)
+    table = np.load(model / "glove.npy")
+    table[5, 1] = -table[5, 1] + 1.0
+    np.save(model / "glove.npy", table)  # same size and shape: only --verify hashes the vector table
     assert run("info", "--model", str(model)).exit_code == 0
-    assert_one_line_error(run("info", "--model", str(model), "--verify"), 2, "crf.json: SHA-256 differs")
+    assert_one_line_error(run("info", "--model", str(model), "--verify"), 2, "glove.npy: SHA-256 differs")
+
+
+def test_a_model_without_its_onnx_export_is_an_error_never_a_fallback(trained_model, tmp_path):
+    model = broken_copy(trained_model, tmp_path, lambda m: ((m / "model.onnx").unlink(), write_manifest(m)))
+    for command in (["predict", "--model", str(model), "Major Tom"], ["tag", "--model", str(model), "-"],
+                    ["predict", "--model", str(model), "--backend", "keras", "Major Tom"]):
+        assert_one_line_error(run(*command), 2, "incomplete model directory (missing model.onnx)")
+    added = broken_copy(trained_model, tmp_path / "added", lambda m: None)
+    manifest = json.loads((added / "manifest.json").read_text())
+    del manifest["files"]["model.onnx"]
+    (added / "manifest.json").write_text(json.dumps(manifest))
+    assert_one_line_error(run("predict", "--model", str(added), "Major Tom"), 2,
+                          "model.onnx: not listed in manifest.json")
 
 
 def test_half_written_model_directory(tmp_path):
@@ -348,6 +367,76 @@ def test_sigkill_mid_file_then_resume_gives_the_uninterrupted_output(trained_mod
     assert f"resumed after {done} records" in resumed.stderr
     assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
     assert not progress.exists() and not (tmp_path / ".out.jsonl.partial").exists()
+
+
+def interrupt_reading(monkeypatch, after: int) -> None:
+    """Windows of a few records, and a Ctrl-C as the record numbered `after` is read."""
+    import ner_lstm.engines.local as local
+
+    real = local.read_records
+
+    def reader(*args, **kwargs):
+        for number, record in enumerate(real(*args, **kwargs)):
+            if number == after:
+                raise KeyboardInterrupt
+            yield record
+
+    monkeypatch.setattr(local, "read_records", reader)
+
+
+@pytest.mark.parametrize("output_format", ["html", "labelstudio", "jsonl"])
+@pytest.mark.parametrize("after", [0, 9])
+def test_interrupted_then_resumed_output_equals_the_uninterrupted_one(trained_model, tmp_path, monkeypatch,
+                                                                      output_format, after):
+    import ner_lstm.engines.local as local
+    from ner_lstm.engines.local import tag_files
+    from ner_lstm.errors import Interrupted
+    from ner_lstm.inference.tagger import Tagger
+
+    tagger = Tagger.load(trained_model)
+    monkeypatch.setattr(local, "WINDOW_TOKENS", 20)
+    source = tmp_path / "in.txt"
+    source.write_text("".join(f"Major Tom flew to Paris on day {i} .\n" for i in range(30)))
+    whole, out = tmp_path / "whole", tmp_path / "out"
+    tag_files(tagger, [str(source)], whole, output_format=output_format)
+    with monkeypatch.context() as interrupted:
+        interrupt_reading(interrupted, after)
+        with pytest.raises(Interrupted):
+            tag_files(tagger, [str(source)], out, output_format=output_format)
+    assert not out.exists() and (tmp_path / ".out.partial").is_file()
+    tag_files(tagger, [str(source)], out, output_format=output_format, resume=True)
+    assert out.read_bytes() == whole.read_bytes(), "no NUL bytes, no second head, no stray separator"
+
+
+def test_resume_on_standard_input_refuses_other_content(trained_model, tmp_path, monkeypatch):
+    import io
+
+    import ner_lstm.engines.local as local
+    from ner_lstm.engines.local import tag_files
+    from ner_lstm.errors import Interrupted, UsageError
+    from ner_lstm.inference.tagger import Tagger
+
+    tagger = Tagger.load(trained_model)
+    monkeypatch.setattr(local, "WINDOW_TOKENS", 20)
+    first = "".join(f"Major Tom flew to Paris on day {i} .\n" for i in range(30)).encode()
+    other = "".join(f"Ground Control called Oslo on day {i} .\n" for i in range(30)).encode()
+
+    def tag_stdin(data: bytes, out: Path, resume: bool = False) -> dict:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+        return tag_files(tagger, ["-"], out, input_format="text", resume=resume)
+
+    tag_stdin(first, tmp_path / "whole.jsonl")
+    out = tmp_path / "out.jsonl"
+    with monkeypatch.context() as interrupted:
+        interrupt_reading(interrupted, 12)
+        with pytest.raises(Interrupted):
+            tag_stdin(first, out)
+    partial = (tmp_path / ".out.jsonl.partial").read_bytes()
+    with pytest.raises(UsageError, match="-: its first .* records are not those of the run being resumed"):
+        tag_stdin(other, out, resume=True)
+    assert (tmp_path / ".out.jsonl.partial").read_bytes() == partial and not out.exists(), "nothing spliced on"
+    assert tag_stdin(first, out, resume=True)["resumed_records"] > 0
+    assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
 
 
 # --- invisible characters ---------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from ..cpus import available_cpus  # noqa: E402
 from ..data.sources import Fields  # noqa: E402
 from ..data.writers import writer_for  # noqa: E402
 from ..errors import Interrupted, NerError, UsageError  # noqa: E402
+from ..files import publish  # noqa: E402
 from ..inference.bundle import MANIFEST_FILE, check_dir, read_json  # noqa: E402
 from ..inference.tagger import BATCH_SIZE, Tagger  # noqa: E402
 from .local import render_window, windows  # noqa: E402
@@ -75,25 +76,44 @@ def model_files(path: Path) -> dict[str, bytes]:
     return {name: (path / name).read_bytes() for name in names}
 
 
-def materialise_model(files: dict[str, bytes]) -> Path:
+MODEL_CACHE = Path(tempfile.gettempdir()) / "ner-lstm-models"
+KEEP_CACHED_MODELS = 2
+
+
+def materialise_model(files: dict[str, bytes], cache: Path = MODEL_CACHE) -> Path:
     """The model written once per machine under the temporary directory, named by its manifest's digest
-    (several actors on one node share it; a copy already there is reused)."""
+    (several actors on one node share it; a copy already there is reused). Only the most recently used
+    models are kept: an actor that needs an evicted one writes it again from the object store."""
+    for name in files:
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise UsageError(f"the model's {MANIFEST_FILE} lists {name!r}, which is not a file name")
     digest = hashlib.sha256(files[MANIFEST_FILE]).hexdigest()[:24]
-    target = Path(tempfile.gettempdir()) / "ner-lstm-models" / digest
+    target = cache / digest
     if (target / MANIFEST_FILE).is_file():
+        os.utime(target)
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{digest}.", dir=target.parent))
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{digest}.", dir=cache))
     try:
         for name, data in files.items():
             (tmp / name).write_bytes(data)
-        os.replace(tmp, target)
+        publish(tmp, target)
     except OSError:
         if not (target / MANIFEST_FILE).is_file():  # not another actor's copy that won the race
             raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    _evict(cache, keep=target)
     return target
+
+
+def _evict(cache: Path, keep: Path) -> None:
+    """Remove all but the KEEP_CACHED_MODELS most recently used models (a loaded model's memory-mapped
+    files stay readable to the process using them after removal)."""
+    cached = sorted((p for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in cached[KEEP_CACHED_MODELS - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 class ShardSource(Datasource):

@@ -161,12 +161,13 @@ def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], writ
 
 def tag_stream(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Callable[[Rendered, int], None],
                output_format: str, title: str, progress: Progress, workers: int = 1, field_prefix: str = "",
-               started: bool = False) -> None:
+               head_written: bool = False, records_written: bool = False) -> None:
     """Tag `records` and pass each window's output, with its record count, to `write`, in input order.
-    `started`: the output already holds the beginning (a resumed run), so no HTML head again."""
+    A resumed output may hold the head already (no HTML head again), and records (a separator first)."""
     head, tail = output_ends(output_format, title)
-    if head and not started:
+    if head and not head_written:
         write(head, 0)
+    started = records_written
     writer = writer_for(output_format, field_prefix, Path(tagger.source[0]).name if tagger.source else "")
     separator = SEPARATORS.get(output_format, "")
     for text, records_done, sentences, tokens in rendered_windows(tagger, records, writer, workers, separator):
@@ -215,8 +216,9 @@ def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None
                 if output_format == "brat" else ResumableOutput(dest, identity, resume)
             resumed += target.resumed
             try:
-                tag_stream(tagger, itertools.islice(records, target.records, None), target.write, output_format, name,
-                           progress, workers, field_prefix, started=target.records > 0)
+                rest = target.remaining(records, name) if isinstance(target, ResumableOutput) else records
+                tag_stream(tagger, rest, target.write, output_format, name, progress, workers, field_prefix,
+                           head_written=target.resumed_bytes > 0, records_written=target.records > 0)
             except KeyboardInterrupt:
                 raise Interrupted(f"interrupted: {target.records} records of {name} are done; "
                                   "run the same command with --resume to continue from there") from None

@@ -1,17 +1,20 @@
 """Where tagged output goes: one file per input (or stdout), written atomically, with a progress bar."""
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ..data.corpus import Record
 from ..data.sources import STDIN
 from ..errors import InputError, UsageError
-from ..files import replace_dir, write_file_atomic, write_json
+from ..files import publish, write_file_atomic, write_json
 
 OUTPUT_EXTENSIONS = {"jsonl": ".jsonl", "conll": ".conll", "inline": ".txt", "html": ".html", "parquet": ".parquet",
                      "doccano": ".jsonl", "labelstudio": ".json", "brat": ""}  # BRAT: a folder per input
@@ -78,15 +81,42 @@ class Progress:
         self.bar.close()
 
 
+class InputDigest:
+    """A running SHA-256 of the records read, known at every record count a window can end on: what
+    `--resume` compares to be sure the records it skips are the ones already tagged (standard input
+    has no size or modification time to go by)."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+        self.count = 0
+        self.at = {0: self.hash.hexdigest()}
+
+    def follow(self, records: Iterable[Record]) -> Iterator[Record]:
+        for record in records:
+            self.hash.update(json.dumps([record.text, [[s.tokens, s.tags] for s in record.sentences], record.fields],
+                                        ensure_ascii=False, default=str).encode("utf-8", "surrogatepass"))
+            self.count += 1
+            self.at[self.count] = self.hash.hexdigest()
+            yield record
+
+    def after(self, count: int) -> str:
+        """The digest of the first `count` records (earlier counts are forgotten: windows only move on)."""
+        for passed in [c for c in self.at if c < count]:
+            del self.at[passed]
+        return self.at[count]
+
+
 class ResumableOutput:
     """An output file written window by window, resumable after a kill.
 
     Windows are appended to `.NAME.partial`, each flushed to disk before `.NAME.progress.json`
-    records how many input records and output bytes are complete; the finished file is renamed
-    to NAME. `--resume` truncates the partial file to its last recorded size and skips that many
-    records, so a run killed at 90% of a large file does the last 10% again, not all of it. The
-    progress names the input (path, size, modification time) and the options, so a changed input
-    or other options start afresh.
+    records how many input records and output bytes are complete, and the digest of those records;
+    the finished file is published as NAME. `--resume` truncates the partial file to its last
+    recorded size, reads that many records again, and continues only when their digest matches: a
+    run killed at 90% of a large file does the last 10% again, not all of it, and different input
+    (another file, other piped content) is refused, never spliced on. The progress also names the
+    input (path, size, modification time) and the options, so a changed file or other options start
+    afresh.
     """
 
     def __init__(self, dest: Path, identity: dict, resume: bool) -> None:
@@ -95,15 +125,27 @@ class ResumableOutput:
         self.progress = dest.parent / f".{dest.name}.progress.json"
         self.identity = identity
         self.records = self.size = 0
+        self.expected_digest: str | None = None
+        self.digest = InputDigest()
         if resume and self.partial.is_file() and self.progress.is_file():
             saved = _read_progress(self.progress)
             if saved.get("identity") == identity and self.partial.stat().st_size >= saved.get("bytes", -1) >= 0:
                 self.records, self.size = saved["records"], saved["bytes"]
+                self.expected_digest = saved.get("input_sha256")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = self.partial.open("r+b" if self.records else "wb")
+        self.handle = self.partial.open("r+b" if self.size else "wb")
         self.handle.truncate(self.size)
         self.handle.seek(self.size)
-        self.resumed = self.records
+        self.resumed, self.resumed_bytes = self.records, self.size
+
+    def remaining(self, records: Iterable[Record], name: str) -> Iterator[Record]:
+        """The records after those already written, once the skipped ones are known to be those written."""
+        followed = self.digest.follow(records)
+        skipped = sum(1 for _ in itertools.islice(followed, self.records))
+        if self.records and (skipped < self.records or self.digest.after(self.records) != self.expected_digest):
+            raise UsageError(f"{name}: its first {self.records} records are not those of the run being resumed "
+                             f"(the input changed); run without --resume to start {self.dest} afresh")
+        return followed
 
     def write(self, text: str, records: int) -> None:
         """Append one window's output for `records` input records, durably, then record the progress."""
@@ -113,11 +155,12 @@ class ResumableOutput:
         os.fsync(self.handle.fileno())
         self.records += records
         self.size += len(data)
-        write_json(self.progress, {"identity": self.identity, "records": self.records, "bytes": self.size})
+        write_json(self.progress, {"identity": self.identity, "records": self.records, "bytes": self.size,
+                                   "input_sha256": self.digest.after(self.records)})
 
     def finish(self) -> None:
         self.handle.close()
-        os.replace(self.partial, self.dest)
+        publish(self.partial, self.dest)
         self.progress.unlink(missing_ok=True)
 
     def close(self) -> None:
@@ -150,7 +193,7 @@ class BratOutput:
         self.dest, self.partial = dest, dest.parent / f".{dest.name}.partial"
         shutil.rmtree(self.partial, ignore_errors=True)
         self.partial.mkdir(parents=True)
-        self.records = self.resumed = 0
+        self.records = self.resumed = self.resumed_bytes = 0
         self.names: set[str] = set()
 
     def write(self, documents: list[dict], records: int) -> None:
@@ -163,7 +206,7 @@ class BratOutput:
         self.records += records
 
     def finish(self) -> None:
-        replace_dir(self.partial, self.dest)
+        publish(self.partial, self.dest)
 
     def close(self) -> None:
         """A folder not finished is not kept: it is redone."""
@@ -183,7 +226,7 @@ class ParquetOutput:
         self.dest, self.partial = dest, dest.parent / f".{dest.name}.partial"
         dest.parent.mkdir(parents=True, exist_ok=True)
         self.writer = None
-        self.records = self.resumed = 0
+        self.records = self.resumed = self.resumed_bytes = 0
 
     def write(self, rows: list[dict], records: int) -> None:
         import pyarrow.parquet as pq
@@ -204,7 +247,7 @@ class ParquetOutput:
             pq.write_table(pa.table({}), self.partial)  # no records: an empty table, still a Parquet file
         else:
             self.writer.close()
-        os.replace(self.partial, self.dest)
+        publish(self.partial, self.dest)
 
     def close(self) -> None:
         if self.writer is not None and self.writer.is_open:

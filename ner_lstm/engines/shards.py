@@ -29,6 +29,7 @@ from typing import Any
 from ..data.lines import check_head, compression, decoded_lines
 from ..data.sources import SPAN_INPUTS, Fields, Record, batch_records, expand_inputs, line_records, sniff_format
 from ..errors import InputError, UsageError
+from ..files import write_bytes_atomic
 
 MANIFEST = "_manifest.json"
 READ_BYTES = 1 << 20
@@ -227,7 +228,13 @@ def _ipc(batches: list) -> bytes:
 
 
 def write_atomic(fs: Any, path: str, data: bytes) -> None:
-    """Write `data` under a temporary name beside `path`, then move it into place."""
+    """Write `data` under a temporary name beside `path`, then move it into place: on a local disk with
+    the one durable helper (`files.publish`), elsewhere with the filesystem's own move."""
+    import pyarrow.fs as pafs
+
+    if isinstance(fs, pafs.LocalFileSystem):
+        write_bytes_atomic(Path(path), data)
+        return
     parent, name = path.rsplit("/", 1)
     tmp = f"{parent}/.{name}.tmp-{uuid.uuid4().hex}"
     with fs.open_output_stream(tmp) as out:
@@ -241,7 +248,8 @@ def remove_temporaries(fs: Any, root: str) -> None:
 
     for info in fs.get_file_info(pafs.FileSelector(root)):
         name = info.base_name
-        if info.type == pafs.FileType.File and name.startswith((".part-", f".{MANIFEST}")) and ".tmp-" in name:
+        temporary = ".tmp-" in name or name.endswith(".tmp")  # another filesystem's, or files.publish's
+        if info.type == pafs.FileType.File and name.startswith((".part-", f".{MANIFEST}")) and temporary:
             fs.delete_file(info.path)
 
 
@@ -275,6 +283,8 @@ class ShardManifest:
         elif any(name.startswith("part-") for name in listing):
             raise UsageError(f"{root} holds part-* files but no {MANIFEST}; refusing to overwrite them "
                              "(choose another -o)")
+        else:
+            self.save()  # before any shard: a run killed after its first shard can still be resumed
         self.resumed = len(self.shards)
 
     def _load(self) -> dict:

@@ -9,7 +9,7 @@ NAME/config.json     format version, hyperparameters, training data, versions
 NAME/vocab.json      trained words, characters, labels
 NAME/crf.json        the CRF's transition, start and end scores and the map of other mentions' evidence
                      (for decoding without Keras)
-NAME/model.onnx      the network exported for onnxruntime (added when training ends)
+NAME/model.onnx      the network exported for onnxruntime (written with every saved model)
 NAME/metrics.json    scores of the selected epoch
 NAME/training.jsonl  one line per epoch; training.png plots it
 NAME/manifest.json   size and SHA-256 of every other file, written last
@@ -34,15 +34,24 @@ FORMAT_VERSION = 3  # 3: GloVe words in glove_words.npy, not vocab.json; ONNX gr
 MODEL_FILE = "model.keras"
 CRF_FILE = "crf.json"
 MANIFEST_FILE = "manifest.json"
-REQUIRED = ("config.json", "vocab.json", MANIFEST_FILE)
+ONNX_FILE = "model.onnx"
+REQUIRED = ("config.json", "vocab.json", CRF_FILE, ONNX_FILE, MANIFEST_FILE)
+# What tagging reads and can hash in milliseconds: SHA-256 checked at every load. The large vector table
+# (glove.npy, tens to hundreds of MB, memory-mapped) is checked by size and shape; `info --verify` hashes all.
+HASHED_AT_LOAD = ("config.json", "vocab.json", CRF_FILE, ONNX_FILE, MODEL_FILE, "glove_words.npy",
+                  "glove_long_words.json")
 
 
 def save_bundle(
     target: Path, model: Any, config: dict, vocab: Any, metrics: dict, extra: Callable[[Path], None] | None = None
 ) -> None:
-    """Write a complete model directory atomically; `extra` adds files (logs, plots) before the swap."""
+    """Write a complete model directory atomically, its ONNX export included; `extra` adds files (logs,
+    plots) before the swap."""
+    from ..model.export import export_onnx
+
     def fill(tmp: Path) -> None:
         model.save(tmp / MODEL_FILE)
+        export_onnx(model, tmp)
         write_json(tmp / CRF_FILE, crf_json(model))
         write_json(tmp / "config.json", config)
         write_json(tmp / "vocab.json", vocab.to_json())
@@ -93,24 +102,31 @@ def write_manifest(directory: Path) -> None:
 
 
 def verify_manifest(path: Path, full: bool = False) -> int:
-    """Check every file listed in the manifest: its size always, its SHA-256 when `full`.
+    """Check the files of a model directory against its manifest: every listed file's size, the SHA-256
+    of those in HASHED_AT_LOAD (of all when `full`), and that none of those is present but unlisted.
 
-    A corrupted, truncated or swapped file is an error here, never wrong tags later.
+    A corrupted, truncated, swapped or edited file is an error here, never wrong tags later.
     Returns how many files were checked.
     """
     manifest = read_json(path / MANIFEST_FILE)
     files = manifest.get("files") if isinstance(manifest, dict) else None
-    if not isinstance(files, dict):
+    if not isinstance(files, dict) or not all(isinstance(v, dict) for v in files.values()):
         raise ModelError(f"{path / MANIFEST_FILE}: not a ner-lstm manifest")
+    for name in HASHED_AT_LOAD:
+        if name not in files and (path / name).exists():
+            raise ModelError(f"{path / name}: not listed in {MANIFEST_FILE}; the file was added after the model "
+                             "was saved")
     for name, expected in files.items():
         file = path / name
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise ModelError(f"{path / MANIFEST_FILE}: lists {name!r}, which is not a file name")
         if not file.is_file():
             raise ModelError(f"{file}: missing (listed in {MANIFEST_FILE}); restore or retrain the model")
         size = file.stat().st_size
         if size != expected.get("size"):
             raise ModelError(f"{file}: {size} bytes, the manifest says {expected.get('size')}; "
                              "the file was changed or damaged after the model was saved")
-        if full and _sha256(file) != expected.get("sha256"):
+        if (full or name in HASHED_AT_LOAD) and _sha256(file) != expected.get("sha256"):
             raise ModelError(f"{file}: SHA-256 differs from {MANIFEST_FILE}; "
                              "the file was changed or damaged after the model was saved")
     return len(files)
@@ -159,8 +175,8 @@ def read_vocab(path: Path, config: dict) -> Any:
 def check_dir(path: Path) -> dict:
     """Fail clearly on a missing, incomplete, damaged or incompatible model directory; return its config.
 
-    Cheap enough for every load: the manifest's sizes are compared, not its hashes
-    (`ner-lstm info --verify` compares those).
+    Cheap enough for every load: the small files' hashes and every file's size are compared
+    (`ner-lstm info --verify` hashes the vector table too).
     """
     if not path.exists():
         leftovers = sorted(path.parent.glob(f".{path.name}.old-*/previous"))

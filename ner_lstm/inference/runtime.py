@@ -12,8 +12,6 @@ import numpy as np
 
 from ..cpus import available_cpus
 
-ONNX_FILE = "model.onnx"
-
 
 def input_spec(model) -> dict:
     """TensorSpecs with batch and length unknown, so one graph serves all batch shapes."""

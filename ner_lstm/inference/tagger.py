@@ -92,18 +92,18 @@ class Tagger:
 
     @classmethod
     def load(cls, path: str | Path, backend: str = "auto", threads: int | None = None) -> Tagger:
-        """Load a model directory; `auto` uses the ONNX export when present, else Keras."""
-        from .runtime import ONNX_FILE
+        """Load a model directory; `auto` and `onnx` run its ONNX export, `keras` its Keras model.
 
+        A directory without the export is incomplete (`check_dir` says so), never a quiet switch to Keras:
+        that would import TensorFlow where it is installed and fail where it is not (the light install,
+        the server, Ray actors).
+        """
         if backend not in BACKENDS:
             raise UsageError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         path = Path(path)
         config = check_dir(path)
         vocab = read_vocab(path, config)
-        has_onnx = (path / ONNX_FILE).is_file() and (path / CRF_FILE).is_file()
-        if backend == "onnx" and not has_onnx:
-            raise ModelError(f"{path}: has no {ONNX_FILE} export; use --backend keras")
-        if backend == "keras" or not has_onnx:
+        if backend == "keras":
             tagger = cls._load_keras(path, vocab, config)
         else:
             tagger = cls._load_onnx(path, vocab, config, threads)
@@ -124,7 +124,8 @@ class Tagger:
 
     @classmethod
     def _load_onnx(cls, path: Path, vocab: Vocab, config: dict, threads: int | None) -> Tagger:
-        from .runtime import ONNX_FILE, OnnxEmissions
+        from .bundle import ONNX_FILE
+        from .runtime import OnnxEmissions
 
         try:
             emissions = OnnxEmissions(path / ONNX_FILE, threads)

@@ -111,6 +111,8 @@ class GloveTable:
             raise ValueError(f"{WORDS_FILE}: not a sorted array of {SHORT_BYTES}-byte words ({short.dtype})")
         if not isinstance(long_words, list):
             raise ValueError(f"{LONG_WORDS_FILE}: not a list of words")
+        if vectors.dtype != np.float32:
+            raise ValueError(f"{VECTORS_FILE}: {vectors.dtype} vectors, not float32")
         if vectors.ndim != 2 or len(vectors) != len(short) + len(long_words):
             raise ValueError(f"{VECTORS_FILE}: shape {vectors.shape} does not match the "
                              f"{len(short) + len(long_words)} GloVe words of {WORDS_FILE} and {LONG_WORDS_FILE}")

@@ -49,7 +49,7 @@ class ServeOptions:
     max_texts: int = 256
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 10 * 1024 * 1024
-    max_queue: int = 20_000
+    max_queue: int = 8192
     api_key: str | None = None
 
 
@@ -251,10 +251,13 @@ def create_app(model: Path, options: ServeOptions | None = None, tagger: Tagger 
         `EntitiesRequest`)."""
         if not state["ready"]:
             raise HTTPException(503, "the model is loading")
+        batcher: MicroBatcher = state["batcher"]
+        if batcher.queued >= options.max_queue:  # full: refused before the body is read or parsed
+            raise HTTPException(503, f"{batcher.queued} sentences are waiting; try again shortly",
+                                headers={"Retry-After": "1"})
         body = await _read_body(request, options.max_body_bytes)
         parsed, inputs = await asyncio.to_thread(_parse, body, options)
         sentences = [sentence for _, split in inputs for sentence in split]
-        batcher: MicroBatcher = state["batcher"]
         try:
             content = await batcher.submit(sentences, lambda tagged: _answer(inputs, tagged, parsed.min_score, name))
         except Overloaded as err:

@@ -54,7 +54,7 @@ class Job:
 
 
 class MicroBatcher:
-    def __init__(self, tagger: Tagger, max_batch: int = 64, max_wait: float = 0.005, max_queue: int = 20_000,
+    def __init__(self, tagger: Tagger, max_batch: int = 64, max_wait: float = 0.005, max_queue: int = 8192,
                  observe_batch: Callable[[int], None] | None = None) -> None:
         self.tagger, self.max_batch, self.max_wait, self.max_queue = tagger, max_batch, max_wait, max_queue
         self.observe_batch = observe_batch

@@ -270,6 +270,8 @@ class Trainer:
                 "vectors": describe_vectors(self.options.model.embeddings, self.vocab.glove)}
 
     def save_best(self, metrics: dict) -> None:
+        """A complete model (`save_bundle` exports ONNX too), so that a run stopped at any point (Ctrl-C,
+        --max-minutes, a kill) leaves a model that every command, the light install and the server load."""
         self.serving.set_weights(self.model.get_weights())  # an uncompiled twin: no optimizer state in the file
         save_bundle(self.model_dir, self.serving, self.config_json(), self.vocab, metrics,
                     extra=lambda tmp: _write_history(tmp, self.state["history"]))
@@ -389,29 +391,22 @@ class Trainer:
                 "minutes": round(s["elapsed"] / 60, 2), "minutes_to_best": to_best, "model_dir": str(self.model_dir)}
 
     def finish(self, test: Sequence[Sentence] | None = None) -> dict | None:
-        """Export the selected model for the light runtime, score `test` with it once, drop the checkpoint.
+        """Score `test` once with the selected model, add the scores to it, drop the checkpoint.
 
-        Both run on the serving twin loaded with the saved weights: loading a second model,
+        Scored on the serving twin loaded with the saved weights: loading a second model,
         onnxruntime and the 400k-word vocabulary here would take training's peak past 2 GB.
         Returns the test scores (None without test data).
         """
         from ..inference.tagger import Tagger
-        from ..model.export import export_onnx
 
         scores = None
-        if self.state["best_epoch"]:
+        if self.state["best_epoch"] and test:
             self.model = self.tagger = None  # the training model and its traced function are done with
             gc.collect()
             self.serving.load_weights(self.model_dir / MODEL_FILE)  # exactly the model that was saved
-            if test:
-                scores = score_tagger(Tagger.from_keras(self.serving, self.vocab), test)
-
-            def change(tmp: Path) -> None:
-                if scores is not None:
-                    write_json(tmp / "metrics.json", {**read_json(tmp / "metrics.json"), "test": scores})
-                export_onnx(self.serving, tmp)
-
-            update_bundle(self.model_dir, change)
+            scores = score_tagger(Tagger.from_keras(self.serving, self.vocab), test)
+            update_bundle(self.model_dir, lambda tmp: write_json(
+                tmp / "metrics.json", {**read_json(tmp / "metrics.json"), "test": scores}))
         shutil.rmtree(checkpoint_dir(self.model_dir), ignore_errors=True)
         return scores
 
