@@ -8,7 +8,7 @@ DEV    := $(firstword $(wildcard $(DATA)/valid.txt $(DATA)/dev.txt))
 SEEDS  ?= 1 2 3
 TEXT   ?= Major Tom is a great battle commander.
 
-.PHONY: setup setup-inference setup-bench run test bench bench-accuracy bench-rawtext bench-speed bench-serve bench-cluster clean
+.PHONY: setup setup-inference setup-bench run test test-floors bench bench-accuracy bench-rawtext bench-speed bench-serve bench-cluster clean
 
 # Everything: training (TensorFlow), tagging and the tests.
 setup: $(VENV)/.installed
@@ -44,6 +44,16 @@ run: setup
 
 test: setup setup-inference
 	NER_LSTM_INFERENCE_VENV=$(INFER) $(BIN)/python -m pytest -q
+
+# The light install at the lowest versions pyproject.toml admits (.ci/floors.py), built afresh, then the
+# inference tests on it: every floor is a version that was tried. .ci/run calls it after `make test`.
+FLOORS ?= .venv-floors
+test-floors: setup
+	rm -rf $(FLOORS) && $(PYTHON) -m venv $(FLOORS)
+	$(FLOORS)/bin/python -m pip install --quiet --upgrade pip
+	$(BIN)/python .ci/floors.py > $(FLOORS)/floors.txt
+	$(FLOORS)/bin/python -m pip install --quiet -c $(FLOORS)/floors.txt .
+	NER_LSTM_INFERENCE_VENV=$(FLOORS) NER_LSTM_FLOORS=$(FLOORS)/floors.txt $(BIN)/python -m pytest -q tests/test_inference_install.py
 
 SPACY  := benchmarks/.venv-spacy
 

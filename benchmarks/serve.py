@@ -215,8 +215,12 @@ def main() -> None:
     machine = {"cores": os.cpu_count(), "platform": platform.platform(), "date": time.strftime("%Y-%m-%d")}
     if args.overload:
         out = args.out or HERE / "results" / "serve-overload.json"
-        result = {"machine": machine, "python": platform.python_version(), "model": args.model.name,
-                  "command": " ".join(["python", "benchmarks/serve.py", *sys.argv[1:]]), **overload(args, texts)}
+        # Each part keeps the machine, date and command it ran with; a run without --soak keeps the last soak.
+        stamp = {"machine": machine, "python": platform.python_version(), "model": args.model.name,
+                 "command": " ".join(["python", "benchmarks/serve.py", *sys.argv[1:]])}
+        result = json.loads(out.read_text()) if out.is_file() else {}
+        result.update({part: {**stamp, **value} if isinstance(value, dict) else value
+                       for part, value in overload(args, texts).items() if value is not None})
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=1) + "\n")
         print(f"wrote {out}")

@@ -110,6 +110,26 @@ def cold_start(args, work: Path) -> dict:
             "ner_lstm_median_s": round(statistics.median(ours), 3), "spacy_median_s": round(statistics.median(theirs), 3)}
 
 
+def load_check(args, work: Path) -> dict:
+    """What checking the model directory costs each load (sizes of all files, SHA-256 of the small ones
+    tagging reads) against hashing every file (`info --verify`), in this process, page cache warm."""
+    from ner_lstm.inference.bundle import HASHED_AT_LOAD, verify_manifest
+
+    def median_ms(full: bool) -> float:
+        verify_manifest(args.model, full)
+        times = []
+        for _ in range(20):
+            started = time.perf_counter()
+            verify_manifest(args.model, full)
+            times.append(time.perf_counter() - started)
+        return round(1000 * statistics.median(times), 2)
+
+    hashed = sum((args.model / n).stat().st_size for n in HASHED_AT_LOAD if (args.model / n).is_file())
+    total = sum(p.stat().st_size for p in args.model.iterdir() if p.is_file())
+    return {"every_load_ms": median_ms(False), "verify_all_ms": median_ms(True),
+            "hashed_at_load_mb": round(hashed / 1e6, 1), "model_mb": round(total / 1e6, 1)}
+
+
 def memory(args, work: Path, sentences: list[list[str]]) -> dict:
     lines = [" ".join(s) + "\n" for s in sentences]
     result = {}
@@ -151,8 +171,9 @@ def versions(spacy_python: str) -> dict:
 
     import ner_lstm
 
-    spacy_version = subprocess.run([spacy_python, "-c", "import spacy; print(spacy.__version__)"],
-                                   capture_output=True, text=True, check=True).stdout.strip()
+    found = subprocess.run([spacy_python, "-c", "import spacy; print(spacy.__version__)"], capture_output=True,
+                           text=True) if Path(spacy_python).exists() else None
+    spacy_version = found.stdout.strip() if found is not None and found.returncode == 0 else None  # not every part
     return {"ner_lstm": ner_lstm.__version__, "onnxruntime": onnxruntime.__version__, "spacy": spacy_version,
             "python": platform.python_version()}
 
@@ -171,6 +192,10 @@ def report(result: dict) -> None:
     if "cold_start" in result:
         c = result["cold_start"]
         print(f"cold start: ner-lstm predict {c['ner_lstm_median_s']} s, spaCy load + tag {c['spacy_median_s']} s")
+    if "load_check" in result:
+        c = result["load_check"]
+        print(f"model check at load: {c['every_load_ms']} ms ({c['hashed_at_load_mb']} of {c['model_mb']} MB hashed); "
+              f"hashing every file (info --verify): {c['verify_all_ms']} ms")
     for size, m in result.get("memory", {}).items():
         if size == "command":
             continue
@@ -188,7 +213,7 @@ def main() -> None:
     parser.add_argument("--memory-sizes", type=int, nargs="*", default=[10, 100], help="MB of generated text")
     parser.add_argument("--spacy-python", default=str(HERE / ".venv-spacy" / "bin" / "python"))
     parser.add_argument("--inference-venv", type=Path, default=HERE.parent / ".venv-inference")
-    parser.add_argument("--parts", nargs="+", choices=["throughput", "cold_start", "memory", "footprint"],
+    parser.add_argument("--parts", nargs="+", choices=["throughput", "cold_start", "load_check", "memory", "footprint"],
                         default=["throughput", "cold_start", "memory", "footprint"],
                         help="what to measure; other parts already in --out are kept")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "throughput.json")
@@ -203,10 +228,12 @@ def main() -> None:
     command = " ".join(["python", "benchmarks/throughput.py", *sys.argv[1:]])  # parts may come from other runs
     with tempfile.TemporaryDirectory(prefix="ner-lstm-speed-") as tmp:
         work = Path(tmp)
-        subprocess.run([args.spacy_python, str(HERE / "spacy_ner.py"), "save", str(work / "spacy-ner"), *labels],
-                       check=True)
+        if {"throughput", "cold_start"} & set(args.parts):  # the parts that run spaCy beside us
+            subprocess.run([args.spacy_python, str(HERE / "spacy_ner.py"), "save", str(work / "spacy-ner"), *labels],
+                           check=True)
         parts = {"throughput": lambda: throughput(args, work, sentences), "cold_start": lambda: cold_start(args, work),
-                 "memory": lambda: memory(args, work, sentences), "footprint": lambda: footprint(args)}
+                 "load_check": lambda: load_check(args, work), "memory": lambda: memory(args, work, sentences),
+                 "footprint": lambda: footprint(args)}
         for part in args.parts:
             result[part] = {**parts[part](), "command": command}
             report({part: result[part]})

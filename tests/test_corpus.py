@@ -128,3 +128,22 @@ def test_iob2_to_bioes_and_back():
     bioes = iob2_to_bioes(tags)
     assert bioes == ["B-PER", "E-PER", "O", "S-LOC", "B-LOC", "I-LOC", "E-LOC", "O", "S-ORG"]
     assert to_iob2(bioes, "BIOES") == tags
+
+
+def test_utf16_files_over_a_megabyte_read_as_their_utf8_twins(tmp_path):
+    # U+010A is the bytes 0A 01 in UTF-16-LE: a 0x0A that is no line break, at every block boundary too.
+    rows = "".join(f"\u010aorge{i} B-PER\nwent O\nto O\nParis B-LOC\n\n" for i in range(40_000))
+    utf16, utf8 = tmp_path / "big16.txt", tmp_path / "big8.txt"
+    utf16.write_bytes(rows.encode("utf-16"))
+    utf8.write_bytes(rows.encode("utf-8"))
+    assert utf16.stat().st_size > 3 * (1 << 20)
+    read16, read8 = read_conll(utf16, encoding="utf-16"), read_conll(utf8)
+    assert len(read16) == 40_000 and [(s.tokens, s.tags) for s in read16] == [(s.tokens, s.tags) for s in read8]
+
+
+def test_a_decoding_error_names_its_line_in_any_block(tmp_path):
+    rows = "word O\n" * 300_000  # 2.1 MB: the bad byte lies in the third block
+    path = tmp_path / "bad.txt"
+    path.write_bytes(rows.encode() + b"M\xfcller B-PER\n")
+    with pytest.raises(InputError, match=r"bad.txt:300001: not valid utf-8 at byte 1"):
+        read_conll(path)

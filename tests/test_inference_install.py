@@ -29,6 +29,18 @@ def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
                           cwd="/", timeout=120)
 
 
+@pytest.mark.skipif(not os.environ.get("NER_LSTM_FLOORS"), reason="make test-floors sets NER_LSTM_FLOORS")
+def test_the_floors_installed_are_the_declared_floors():
+    pins = dict(line.split("==") for line in Path(os.environ["NER_LSTM_FLOORS"]).read_text().split())
+    probe = ("import importlib.metadata as m, json, sys; "
+             "print(json.dumps({n: m.version(n) for n in sys.argv[1:]}))")
+    found = json.loads(subprocess.run([venv("python"), "-c", probe, *pins], capture_output=True, text=True,
+                                      check=True, cwd="/").stdout)
+    from packaging.version import Version
+
+    assert {n: Version(v) for n, v in found.items()} == {n: Version(v) for n, v in pins.items()}
+
+
 def test_the_install_has_no_training_stack():
     probe = ("import importlib.util, json, ner_lstm; "
              f"print(json.dumps({{m: importlib.util.find_spec(m) is not None for m in {TRAINING_ONLY!r}}})); "

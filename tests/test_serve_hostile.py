@@ -163,7 +163,7 @@ def test_lone_surrogates_are_read_as_replacement_characters(trained_model, tagge
 
 
 def test_health_answers_while_the_largest_request_is_tagged(trained_model, tagger):
-    options = ServeOptions(max_texts=48, max_text_chars=20_000)
+    options = ServeOptions(max_texts=48, max_text_chars=20_000, max_queue=20_000)
     text = " ".join(f"Major Tom met Ground Control in Paris on day {i} ." for i in range(350))[:20_000]
 
     async def talk(http, app):

@@ -53,6 +53,20 @@ def test_conll_input_keeps_gold_and_writes_conll(trained_model, sample, tmp_path
     assert [row[1] for row in first] == gold[0].tags, "the gold column is kept beside the prediction"
 
 
+@pytest.mark.parametrize("scheme, gold", [
+    ("BIOES", ["S-PER", "O", "B-LOC", "E-LOC", "O"]),
+    ("IOB1", ["I-PER", "O", "I-LOC", "I-LOC", "O"]),
+    ("IOB2", ["B-PER", "O", "B-LOC", "I-LOC", "O"]),
+])
+def test_a_gold_column_in_any_scheme_is_written_in_iob2_beside_the_predictions(trained_model, tmp_path, scheme, gold):
+    tokens = ["Tom", "flew", "New", "York", "."]
+    path = write(tmp_path / "in.conll", "".join(f"{t} {g}\n" for t, g in zip(tokens, gold)))
+    rows = [line.split("\t") for line in tag(trained_model, str(path), "--output-format", "conll").stdout.split("\n")
+            if line.strip()]
+    assert [row[1] for row in rows] == ["B-PER", "O", "B-LOC", "I-LOC", "O"], scheme
+    assert all(row[2] == "O" or row[2][:2] in ("B-", "I-") for row in rows), "predictions are IOB2 too"
+
+
 def test_jsonl_input_passes_fields_through(trained_model, tmp_path):
     lines = [{"id": "a", "text": "Major Tom left London.", "meta": {"k": 1}},
              {"id": "b", "tokens": ["Grace", "Hopper", "visited", "Oslo"]}]

@@ -120,6 +120,21 @@ def test_max_minutes_scores_the_partial_epoch_with_averaged_weights(corpus, tmp_
         np.testing.assert_array_equal(weight.numpy(), average)
 
 
+def test_resuming_after_a_partial_epoch_ends_each_resumed_epoch_with_averaged_weights(corpus, tmp_path):
+    train, dev = corpus
+    cut = trainer(tmp_path / "m", epochs=5, max_minutes=0.0)
+    cut.prepare(train, None)
+    cut.fit(train, dev)  # 1 of 6 steps, then the time limit
+    resumed = trainer(tmp_path / "m", epochs=2, resume=True)
+    resumed.restore(train, None)
+    assert int(resumed.model.optimizer.iterations.numpy()) == 6, "the partial epoch counts as a whole one"
+    resumed.fit(train, dev)
+    assert int(resumed.model.optimizer.iterations.numpy()) == 12
+    averaged = [v.numpy() for v in resumed.model.optimizer._model_variables_moving_average]
+    for weight, average in zip(resumed.model.trainable_variables, averaged):
+        np.testing.assert_array_equal(weight.numpy(), average)
+
+
 def test_refuses_to_overwrite_without_flag(tmp_path):
     (tmp_path / "m").mkdir()
     with pytest.raises(UsageError, match="already exists; pass --overwrite"):

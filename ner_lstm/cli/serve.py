@@ -89,7 +89,7 @@ def serve(
     max_text_chars: Annotated[int, typer.Option(min=1, help="Longest text accepted (413 beyond).")] = 100_000,
     max_texts: Annotated[int, typer.Option(min=1, help="Most texts in one request (413 beyond).")] = 256,
     max_body_bytes: Annotated[int, typer.Option(min=1, help="Largest request body, refused (413) before it is read.")] = 10 * 1024 * 1024,
-    max_queue: Annotated[int, typer.Option(min=1, help="Most sentences waiting to be tagged; beyond, requests get 503 with Retry-After.")] = 8192,
+    max_queue: Annotated[int, typer.Option(min=1, help="Most sentences waiting to be tagged; beyond, requests get 503 with Retry-After.")] = 2048,
     api_key_env: Annotated[str | None, typer.Option(help="Environment variable holding the API key clients must send as 'Authorization: Bearer KEY'.")] = None,
     allow_unauthenticated: Annotated[bool, typer.Option(help="Listen beyond loopback without an API key.")] = False,
     ssl_certfile: Annotated[Path | None, typer.Option(help="Certificate (PEM) to speak HTTPS; needs --ssl-keyfile.")] = None,
@@ -105,6 +105,7 @@ def serve(
     """
     import logging
     import signal
+    import sys
 
     import uvicorn
 
@@ -120,5 +121,8 @@ def serve(
                            max_queue, api_key)
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, _drained)
+    # The event loop shares the GIL with the threads that parse, tag and answer: a shorter turn lets it
+    # answer /health and small requests within milliseconds while a large request is being worked on.
+    sys.setswitchinterval(0.001)
     uvicorn.run(create_app(model, options), host=host, port=port, log_level=log_level.value, access_log=False,
                 timeout_graceful_shutdown=30, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)

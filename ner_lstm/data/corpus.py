@@ -196,6 +196,12 @@ def to_iob2(tags: Sequence[str], scheme: str) -> list[str]:
     return list(tags)
 
 
+def as_iob2(tags: Sequence[str]) -> list[str]:
+    """One sentence's tags in IOB2 whatever their scheme, for a stream whose scheme cannot be detected
+    first: S-/E- read as B-/I- (BIOES), then an I- that opens an entity read as B- (IOB1); IOB2 is unchanged."""
+    return to_iob2(to_iob2(tags, "BIOES"), "IOB1")
+
+
 def iob2_to_bioes(tags: Sequence[str]) -> list[str]:
     """IOB2 to BIOES: single-token entities become S-, last tokens of longer ones E-."""
     out = []

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, UsageError
-from .corpus import DOCSTART, TAG_PATTERN, Record, Sentence, conll_documents, conll_sentences, convert_corpus
+from .corpus import (DOCSTART, TAG_PATTERN, Record, Sentence, as_iob2, conll_documents, conll_sentences,
+                     convert_corpus)
 from .formats import SpanOptions, read_labelled
 from .lines import Lines, decoded_lines, json_lines, open_input
 from .text import split_text
@@ -78,8 +79,12 @@ def read_text(lines: Lines, name: str) -> Iterator[Record]:
 
 def read_conll_records(lines: Lines, name: str) -> Iterator[Record]:
     """One record per `-DOCSTART-` document of a column file (per sentence where the file marks none), so a
-    document is tagged with its context as `evaluate` tags it; a tag column, if every token has one, is gold."""
+    document is tagged with its context as `evaluate` tags it; a tag column, if every token has one, is gold,
+    read in IOB2 (the scheme of the predictions written beside it) whatever its scheme."""
     for document in conll_documents(conll_sentences(lines, name, tags="optional")):
+        for sentence in document:
+            if sentence.tags is not None:
+                sentence.tags = as_iob2(sentence.tags)
         yield Record(name, document[0].line, document)
 
 

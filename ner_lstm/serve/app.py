@@ -39,6 +39,10 @@ from .metrics import Metrics
 LOG = logging.getLogger("ner_lstm.serve")
 WARM_UP = "Major Tom is a great battle commander."
 OPEN_PATHS = ("/health", "/", "/docs", "/openapi.json")  # reachable without the API key: no data behind them
+# Requests being read and parsed at once, beyond which more get 503: with the queue (--max-queue sentences)
+# this bounds all the work waiting, so overload cannot grow memory or latency without limit.
+PARSE_SLOTS = 256
+INLINE_BODY_BYTES = 2048
 
 
 @dataclass
@@ -49,7 +53,7 @@ class ServeOptions:
     max_texts: int = 256
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 10 * 1024 * 1024
-    max_queue: int = 8192
+    max_queue: int = 2048
     api_key: str | None = None
 
 
@@ -142,14 +146,14 @@ def _answer(inputs: list[tuple[str, list[Sentence]]], tagged: list[Tagged], min_
     results, at = [], 0
     for text, sentences in inputs:
         items, at = tagged[at : at + len(sentences)], at + len(sentences)
-        results.append({
+        results.append(json.dumps({  # one result at a time: a long C call would hold the GIL from the event loop
             "text": text,
             "entities": [entity.to_json() for item in items for entity in item.entities
                          if min_score is None or entity.score >= min_score],
             "tokens": [token for item in items for token in item.sentence.tokens],
             "tags": [tag for item in items for tag in item.tags],
-        })
-    return json.dumps({"results": results, "model": model}, ensure_ascii=False).encode("utf-8")
+        }, ensure_ascii=False))
+    return f'{{"results": [{", ".join(results)}], "model": {json.dumps(model)}}}'.encode("utf-8")
 
 
 def public_description(description: dict) -> dict:
@@ -177,7 +181,7 @@ def _authorised(request: Request, key: str | None) -> bool:
 def create_app(model: Path, options: ServeOptions | None = None, tagger: Tagger | None = None) -> FastAPI:
     """The ASGI app for a model directory; the model loads (and tags a warm-up sentence) at start-up."""
     options = options or ServeOptions()
-    state: dict = {"ready": False}
+    state: dict = {"ready": False, "parsing": 0}
     metrics = Metrics()
     name = Path(model).name
 
@@ -252,11 +256,18 @@ def create_app(model: Path, options: ServeOptions | None = None, tagger: Tagger 
         if not state["ready"]:
             raise HTTPException(503, "the model is loading")
         batcher: MicroBatcher = state["batcher"]
-        if batcher.queued >= options.max_queue:  # full: refused before the body is read or parsed
-            raise HTTPException(503, f"{batcher.queued} sentences are waiting; try again shortly",
-                                headers={"Retry-After": "1"})
-        body = await _read_body(request, options.max_body_bytes)
-        parsed, inputs = await asyncio.to_thread(_parse, body, options)
+        if batcher.queued >= options.max_queue or state["parsing"] >= PARSE_SLOTS:  # refused before reading
+            raise HTTPException(503, f"{batcher.queued} sentences and {state['parsing']} requests are waiting; "
+                                     "try again shortly", headers={"Retry-After": "1"})
+        state["parsing"] += 1
+        try:
+            body = await _read_body(request, options.max_body_bytes)
+            # A small body is parsed here (well under a millisecond; a thread hop would cost more); a large
+            # one in a worker thread, so that the event loop never works for long at a time.
+            parsed, inputs = (_parse(body, options) if len(body) <= INLINE_BODY_BYTES
+                              else await asyncio.to_thread(_parse, body, options))
+        finally:
+            state["parsing"] -= 1
         sentences = [sentence for _, split in inputs for sentence in split]
         try:
             content = await batcher.submit(sentences, lambda tagged: _answer(inputs, tagged, parsed.min_score, name))

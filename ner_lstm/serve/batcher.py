@@ -54,7 +54,7 @@ class Job:
 
 
 class MicroBatcher:
-    def __init__(self, tagger: Tagger, max_batch: int = 64, max_wait: float = 0.005, max_queue: int = 8192,
+    def __init__(self, tagger: Tagger, max_batch: int = 64, max_wait: float = 0.005, max_queue: int = 2048,
                  observe_batch: Callable[[int], None] | None = None) -> None:
         self.tagger, self.max_batch, self.max_wait, self.max_queue = tagger, max_batch, max_wait, max_queue
         self.observe_batch = observe_batch
@@ -78,7 +78,7 @@ class MicroBatcher:
             self.queued += job.left
             self._event().set()
         else:
-            self._start_finishing(job)
+            self._start_finishing([job])
         return await job.done
 
     async def run(self) -> None:
@@ -132,13 +132,16 @@ class MicroBatcher:
             rows: list = await loop.run_in_executor(self.network, self.tagger.emission_rows, sentences)
         except Exception:
             rows = await self._one_request_at_a_time(taken)
+        complete = []
         for (job, index), row in zip(taken, rows):
             if row is None or job.done.done():
                 continue
             job.rows[index] = row
             job.left -= 1
             if not job.left:
-                self._start_finishing(job)
+                complete.append(job)
+        if complete:
+            self._start_finishing(complete)
 
     async def _one_request_at_a_time(self, taken: list[tuple[Job, int]]) -> list:
         """The rows of a failed batch, found request by request; a request that fails alone gets the error."""
@@ -163,20 +166,34 @@ class MicroBatcher:
             self.waiting.remove(job)
             self.queued -= len(job.sentences) - job.sent
 
-    def _start_finishing(self, job: Job) -> None:
-        task = asyncio.get_running_loop().create_task(self._finish(job))
+    def _start_finishing(self, jobs: list[Job]) -> None:
+        task = asyncio.get_running_loop().create_task(self._finish(jobs))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _finish(self, job: Job) -> None:
-        def decode_and_finish() -> Any:
-            return job.finish(self.tagger.decode(job.sentences, job.rows))  # type: ignore[arg-type]
+    async def _finish(self, jobs: list[Job]) -> None:
+        """Decode the requests a batch completed in one call (what is decoded together never changes a
+        result: documents do not cross requests), then make each one's answer."""
+        def decode_and_finish() -> list[tuple[Any, Exception | None]]:
+            sentences = [sentence for job in jobs for sentence in job.sentences]
+            tagged = self.tagger.decode(sentences, [row for job in jobs for row in job.rows])  # type: ignore[misc]
+            answers, start = [], 0
+            for job in jobs:
+                try:
+                    answers.append((job.finish(tagged[start : start + len(job.sentences)]), None))
+                except Exception as err:  # this request's answer failed; the others stand
+                    answers.append((None, err))
+                start += len(job.sentences)
+            return answers
 
         try:
-            result = await asyncio.get_running_loop().run_in_executor(self.finishing, decode_and_finish)
+            answers = await asyncio.get_running_loop().run_in_executor(self.finishing, decode_and_finish)
         except Exception as err:
-            if not job.done.done():
+            answers = [(None, err)] * len(jobs)
+        for job, (answer, err) in zip(jobs, answers):
+            if job.done.done():
+                continue
+            if err is not None:
                 job.done.set_exception(err)
-            return
-        if not job.done.done():
-            job.done.set_result(result)
+            else:
+                job.done.set_result(answer)

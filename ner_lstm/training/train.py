@@ -241,9 +241,14 @@ class Trainer:
         self.vocab = Vocab.from_json(read_json(ckpt / "vocab.json"), glove)
         self.model = build_model(self.options.model, self.vocab)
         self.serving = build_model(self.options.model, self.vocab)
-        _compile(self.model, self.options, steps_per_epoch(train, self.options.batch_size))
+        steps = steps_per_epoch(train, self.options.batch_size)
+        _compile(self.model, self.options, steps)
         self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(ckpt / STATE_WEIGHTS)
+        # A partial epoch (--max-minutes) counts as a whole one: the step counter moves to the epoch's end,
+        # so that Keras copies the averaged weights in at the end of each resumed epoch (it does so every
+        # `steps` steps) and the learning rate is the one of that epoch.
+        self.model.optimizer.iterations.assign(self.state["epoch"] * steps)
         if self.options.model.evidence:
             self.evidence = self._tagger().evidence(train)  # what the interrupted run had after that epoch
 
