@@ -39,9 +39,9 @@ from .metrics import Metrics
 LOG = logging.getLogger("ner_lstm.serve")
 WARM_UP = "Major Tom is a great battle commander."
 OPEN_PATHS = ("/health", "/", "/docs", "/openapi.json")  # reachable without the API key: no data behind them
-# Requests being read and parsed at once, beyond which more get 503: with the queue (--max-queue sentences)
-# this bounds all the work waiting, so overload cannot grow memory or latency without limit.
-PARSE_SLOTS = 256
+# Large requests waiting for a parsing thread, beyond which more get 503: with the queue (--max-queue
+# sentences) this bounds all the work waiting, so overload cannot grow memory or latency without limit.
+PARSE_SLOTS = 32
 INLINE_BODY_BYTES = 2048
 
 
@@ -256,18 +256,21 @@ def create_app(model: Path, options: ServeOptions | None = None, tagger: Tagger 
         if not state["ready"]:
             raise HTTPException(503, "the model is loading")
         batcher: MicroBatcher = state["batcher"]
-        if batcher.queued >= options.max_queue or state["parsing"] >= PARSE_SLOTS:  # refused before reading
-            raise HTTPException(503, f"{batcher.queued} sentences and {state['parsing']} requests are waiting; "
-                                     "try again shortly", headers={"Retry-After": "1"})
-        state["parsing"] += 1
-        try:
-            body = await _read_body(request, options.max_body_bytes)
-            # A small body is parsed here (well under a millisecond; a thread hop would cost more); a large
-            # one in a worker thread, so that the event loop never works for long at a time.
-            parsed, inputs = (_parse(body, options) if len(body) <= INLINE_BODY_BYTES
-                              else await asyncio.to_thread(_parse, body, options))
-        finally:
-            state["parsing"] -= 1
+        if batcher.queued >= options.max_queue:  # full: refused before the body is read
+            raise HTTPException(503, f"{batcher.queued} sentences are waiting; try again shortly",
+                                headers={"Retry-After": "1"})
+        body = await _read_body(request, options.max_body_bytes)
+        if len(body) <= INLINE_BODY_BYTES:  # well under a millisecond here; a thread hop would cost more
+            parsed, inputs = _parse(body, options)
+        else:  # in a worker thread, so that the event loop never works for long at a time
+            if state["parsing"] >= PARSE_SLOTS:
+                raise HTTPException(503, f"{state['parsing']} requests are being parsed; try again shortly",
+                                    headers={"Retry-After": "1"})
+            state["parsing"] += 1
+            try:
+                parsed, inputs = await asyncio.to_thread(_parse, body, options)
+            finally:
+                state["parsing"] -= 1
         sentences = [sentence for _, split in inputs for sentence in split]
         try:
             content = await batcher.submit(sentences, lambda tagged: _answer(inputs, tagged, parsed.min_score, name))
