@@ -8,6 +8,7 @@ import pytest
 from conftest import write
 
 from ner_lstm.data.corpus import Sentence, convert_corpus, detect_scheme, iob2_to_bioes, read_conll, to_iob2
+from ner_lstm.data.sources import read_records
 from ner_lstm.errors import InputError
 
 CONLL = """-DOCSTART- -X- -X- O
@@ -139,6 +140,10 @@ def test_utf16_files_over_a_megabyte_read_as_their_utf8_twins(tmp_path):
     assert utf16.stat().st_size > 3 * (1 << 20)
     read16, read8 = read_conll(utf16, encoding="utf-16"), read_conll(utf8)
     assert len(read16) == 40_000 and [(s.tokens, s.tags) for s in read16] == [(s.tokens, s.tags) for s in read8]
+    with pytest.raises(InputError, match="looks like a binary file"):  # NUL bytes mean binary in UTF-8 only
+        read_conll(utf16)
+    tagged_input = [s.tokens for record in read_records(str(utf16), "auto", "utf-16") for s in record.sentences]
+    assert tagged_input == [s.tokens for s in read8], "what `tag --encoding utf-16` reads"
 
 
 def test_a_decoding_error_names_its_line_in_any_block(tmp_path):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 from pathlib import Path
@@ -258,20 +259,25 @@ def test_worker_processes_give_the_same_output_in_the_same_order(trained_model, 
 
 
 def test_resumable_output_continues_only_the_same_input_and_options(tmp_path):
+    from ner_lstm.data.corpus import Record
     from ner_lstm.engines.outputs import ResumableOutput
 
+    records = [Record("a", i, [Sentence([word])]) for i, word in enumerate(["one", "two", "three"], start=1)]
     dest = tmp_path / "out.jsonl"
     first = ResumableOutput(dest, {"input": "a", "size": 1}, resume=False)
-    first.write("one\n", 1)
-    first.write("two\n", 1)
+    read = first.remaining(iter(records), "a")
+    for record in itertools.islice(read, 2):
+        first.write(record.sentences[0].tokens[0] + "\n", 1)
     first.handle.write(b"half a wind")  # killed in the middle of a window, after its last progress record
     first.close()
     again = ResumableOutput(dest, {"input": "a", "size": 1}, resume=True)
     assert (again.records, again.size, again.resumed) == (2, 8, 2)
+    assert [r.id for r in again.remaining(iter(records), "a")] == [3], "the records written are skipped"
     again.write("three\n", 1)
     again.finish()
     assert dest.read_text() == "one\ntwo\nthree\n" and not list(tmp_path.glob(".out.jsonl.*"))
     stale = ResumableOutput(tmp_path / "b.jsonl", {"input": "a", "size": 1}, resume=False)
+    next(stale.remaining(iter(records), "a"))
     stale.write("old\n", 1)
     stale.close()
     for identity, resume in (({"input": "a", "size": 2}, True), ({"input": "a", "size": 1}, False)):

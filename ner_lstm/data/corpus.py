@@ -59,7 +59,7 @@ class Record:
 
 def read_conll(path: str | Path, tag_column: int = -1, encoding: str = "utf-8") -> list[Sentence]:
     """Read a labelled CoNLL-style column file (train, evaluate): tags required, converted to IOB2."""
-    with open_input(Path(path)) as handle:
+    with open_input(Path(path), encoding) as handle:
         lines = decoded_lines(handle, str(path), encoding)
         sentences = [s for document in conll_documents(conll_sentences(lines, str(path), tag_column)) for s in document]
     if not sentences:

@@ -56,8 +56,9 @@ def compression(head: bytes) -> tuple[str, Any] | None:
     return next((found for magic, found in COMPRESSED.items() if head.startswith(magic)), None)
 
 
-def open_input(path: Path) -> IO[bytes]:
-    """An input file's bytes, decompressed when it is gzip, bzip2 or xz, refused when it is binary.
+def open_input(path: Path, encoding: str = "utf-8") -> IO[bytes]:
+    """An input file's bytes, decompressed when it is gzip, bzip2 or xz, refused when it is binary (holds
+    NUL bytes, in an encoding that writes none: UTF-16 and UTF-32 text is full of them).
 
     A pipe given as a path (`<(zcat corpus.gz)`, a FIFO, /dev/stdin) can be read only once, so
     nothing reads ahead of the one handle returned: its head is looked at with `peek`.
@@ -73,7 +74,7 @@ def open_input(path: Path) -> IO[bytes]:
             handle.close()
             handle = found[1](path, "rb")
     try:
-        check_head(handle.peek(4096), path)  # type: ignore[attr-defined]
+        check_head(handle.peek(4096), path, encoding)  # type: ignore[attr-defined]
     except (OSError, EOFError, lzma.LZMAError) as err:  # a damaged compressed file
         handle.close()
         raise InputError(f"cannot be decompressed ({err})", path) from None
@@ -83,9 +84,9 @@ def open_input(path: Path) -> IO[bytes]:
     return handle
 
 
-def check_head(head: bytes, name: str | Path) -> None:
+def check_head(head: bytes, name: str | Path, encoding: str = "utf-8") -> None:
     """Refuse binary input from its first bytes (local files and remote ones alike)."""
-    if b"\x00" in head:
+    if b"\x00" in head and b"\x00" not in "\n".encode(encoding):
         raise InputError("looks like a binary file, not a text file", name)
 
 

@@ -176,7 +176,7 @@ def read_records(name: str, input_format: str, encoding: str = "utf-8", announce
     if input_format in SPAN_INPUTS:
         yield from _span_records(name, input_format, encoding)
         return
-    handle = sys.stdin.buffer if name == STDIN else open_input(Path(name))
+    handle = sys.stdin.buffer if name == STDIN else open_input(Path(name), encoding)
     try:
         lines: Iterator[tuple[int, str]] = decoded_lines(handle, name, encoding)
         chosen = input_format

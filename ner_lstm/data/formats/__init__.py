@@ -28,7 +28,7 @@ __all__ = ["LABELLED_FORMATS", "AlignmentReport", "Span", "SpanOptions", "conver
            "labelled_records", "parse_label_map", "read_labelled"]
 
 
-def labelled_format(path: str, given: str = "auto") -> str:
+def labelled_format(path: str, given: str = "auto", encoding: str = "utf-8") -> str:
     """The format of a labelled input: `given`, or found from its name and first bytes."""
     if given != "auto":
         if given not in LABELLED_FORMATS:
@@ -46,13 +46,14 @@ def labelled_format(path: str, given: str = "auto") -> str:
         return "spacy"
     if not p.is_file():  # a pipe is read once: not ahead of its reader
         return "jsonl" if suffix in (".jsonl", ".ndjson") else "labelstudio" if suffix == ".json" else "conll"
-    with open_input(p) as handle:
-        head = handle.peek(4096)[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")  # type: ignore[attr-defined]
-    if head.startswith(b"["):
+    with open_input(p, encoding) as handle:
+        raw = handle.peek(4096)[:4096]  # type: ignore[attr-defined]
+    head = raw.decode(encoding, "ignore").lstrip("\ufeff \t\r\n")  # a cut character at the end is dropped
+    if head.startswith("["):
         return "labelstudio"
-    if head.startswith(b"{"):
-        first_line = head.split(b"\n", 1)[0].strip()
-        return "jsonl" if first_line.endswith(b"}") or suffix in (".jsonl", ".ndjson") else "labelstudio"
+    if head.startswith("{"):
+        first_line = head.split("\n", 1)[0].strip()
+        return "jsonl" if first_line.endswith("}") or suffix in (".jsonl", ".ndjson") else "labelstudio"
     return "conll"
 
 
@@ -60,7 +61,7 @@ def labelled_records(path: str, input_format: str = "auto", options: SpanOptions
                      tag_column: int = -1, encoding: str = "utf-8") -> Iterator[Record]:
     """The labelled records (documents) of one input, in its format."""
     options = options or SpanOptions()
-    chosen = labelled_format(path, input_format)
+    chosen = labelled_format(path, input_format, encoding)
     if chosen == "labelstudio":
         from .labelstudio import read_labelstudio
 
@@ -74,7 +75,7 @@ def labelled_records(path: str, input_format: str = "auto", options: SpanOptions
 
         yield from read_docbin(path, options)
     else:
-        with open_input(Path(path)) as handle:
+        with open_input(Path(path), encoding) as handle:
             lines = decoded_lines(handle, path, encoding)
             if chosen == "jsonl":
                 from .jsonl import read_labelled_jsonl
