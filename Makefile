@@ -8,7 +8,7 @@ DEV    := $(firstword $(wildcard $(DATA)/valid.txt $(DATA)/dev.txt))
 SEEDS  ?= 1 2 3
 TEXT   ?= Major Tom is a great battle commander.
 
-.PHONY: setup setup-inference setup-bench run test test-floors bench bench-accuracy bench-rawtext bench-speed bench-serve bench-cluster clean
+.PHONY: setup setup-inference setup-bench run test test-floors docs bench bench-accuracy bench-rawtext bench-speed bench-serve bench-cluster clean
 
 # Everything: training (TensorFlow), tagging and the tests.
 setup: $(VENV)/.installed
@@ -16,7 +16,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[train,test,ray]'
+	$(BIN)/python -m pip install --quiet -e '.[train,test,ray,docs]'
 	touch $@
 
 # What `pip install ner-lstm` gives a user who only tags (no TensorFlow); the tests drive it.
@@ -44,6 +44,10 @@ run: setup
 
 test: setup setup-inference
 	NER_LSTM_INFERENCE_VENV=$(INFER) $(BIN)/python -m pytest -q
+
+# The documentation site in build/site (the tests build it too, with --strict, and open it in Chromium).
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # The light install at the lowest versions pyproject.toml admits (.ci/floors.py), built afresh, then the
 # inference tests on it: every floor is a version that was tried. .ci/run calls it after `make test`.

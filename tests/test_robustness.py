@@ -369,6 +369,28 @@ def test_sigkill_mid_file_then_resume_gives_the_uninterrupted_output(trained_mod
     assert not progress.exists() and not (tmp_path / ".out.jsonl.partial").exists()
 
 
+def test_every_writer_publishes_durably_file_and_directory(trained_model, tmp_path, monkeypatch):
+    import ner_lstm.files as files
+    from ner_lstm.engines.local import tag_files
+    from ner_lstm.inference.tagger import Tagger
+
+    synced: list[str] = []
+    real = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(files.os, "fsync", spy)
+    files.write_json(tmp_path / "a.json", {"a": 1})
+    assert str(tmp_path) in synced and any(p.startswith(str(tmp_path / ".a.json.")) for p in synced), synced
+    source = tmp_path / "in.txt"
+    source.write_text("Major Tom flew to Paris .\n")
+    synced.clear()
+    tag_files(Tagger.load(trained_model), [str(source)], tmp_path / "out" / "tagged.jsonl")
+    assert str(tmp_path / "out") in synced and str(tmp_path / "out" / ".tagged.jsonl.partial") in synced, synced
+
+
 def interrupt_reading(monkeypatch, after: int) -> None:
     """Windows of a few records, and a Ctrl-C as the record numbered `after` is read."""
     import ner_lstm.engines.local as local

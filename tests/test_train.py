@@ -111,6 +111,9 @@ def test_max_minutes_scores_the_partial_epoch_with_averaged_weights(corpus, tmp_
     summary = run.fit(train, dev)
     assert summary["epochs"] == 1
     assert (tmp_path / "m" / "model.keras").is_file(), "the partial epoch is still scored and saved"
+    from ner_lstm.inference.tagger import Tagger
+
+    assert Tagger.load(tmp_path / "m").predict("Major Tom"), "complete before finish(): the ONNX export is in it"
     log = json.loads((tmp_path / "m" / "training.jsonl").read_text().splitlines()[0])
     assert log["partial_steps"] == [1, 6]
     assert "reached after 1 of 6 steps of epoch 1: the partial epoch was scored with its averaged weights" \

@@ -1,0 +1,224 @@
+"""MkDocs hook: the Results pages, generated at every build from `benchmarks/results/*.json`.
+
+Each page is tables and matplotlib figures made from the benchmark files as they are now,
+so re-running a benchmark updates its page; every figure names the machine and date it was
+measured on. Nothing here is copied by hand from a result.
+"""
+from __future__ import annotations
+
+import datetime
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from mkdocs.structure.files import File, Files
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+ABLATIONS = {"accuracy.json": "defaults", "accuracy-batch16.json": "--batch-size 16",
+             "accuracy-lm0.json": "--lm-weight 0 (no neighbour-word loss)", "accuracy-noevidence.json": "--no-evidence",
+             "accuracy-epochs40.json": "--epochs 40", "accuracy-final.json": "--final (train + valid, fixed epochs)"}
+
+
+def _load(name: str) -> dict | None:
+    path = RESULTS / name
+    return json.loads(path.read_text("utf-8")) if path.is_file() else None
+
+
+def _when(name: str, data: dict) -> str:
+    """The machine and date of a result: the file's own date if it records one, else its modification date."""
+    machine = data.get("machine") or {}
+    if isinstance(machine, dict):
+        where = f"{machine.get('cores', '?')} cores, {machine.get('platform', 'unknown platform')}"
+        date = machine.get("date")
+    else:
+        where, date = str(machine), None
+    date = date or datetime.date.fromtimestamp((RESULTS / name).stat().st_mtime).isoformat()
+    return f"{where}; measured {date}"
+
+
+def _figure(draw: Callable, caption: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 3.4), dpi=110)
+    draw(axes)
+    figure.text(0.01, 0.01, caption, fontsize=7, color="#555")
+    figure.tight_layout(rect=(0, 0.05, 1, 1))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def accuracy() -> tuple[str, dict[str, bytes]]:
+    main = _load("accuracy.json")
+    if main is None:
+        return "# Accuracy\n\nNo `benchmarks/results/accuracy.json` yet: run `make bench-accuracy`.\n", {}
+    test, valid = main["test_f1"], main["valid_f1"]
+    text = ["# Accuracy: CoNLL-2003 English\n",
+            f"{main.get('benchmark', '')}; {main.get('metric', '')}. Seeds {', '.join(map(str, main['seeds']))}.\n",
+            f"**Test F1 {test['mean']:.2f} ± {test['stdev']:.2f}** (valid {valid['mean']:.2f} ± {valid['stdev']:.2f}), "
+            f"{main['minutes_to_selected_model']['median']:.1f} minutes to the selected model (median), peak RSS "
+            f"{main['peak_rss_mb']['median']:.0f} MB. {_when('accuracy.json', main)}.\n",
+            "![Test F1 per seed](img/accuracy.png)\n", "## Per seed\n",
+            _table(["seed", "test F1", "valid F1", "selected epoch", "epochs run", "minutes to selected"],
+                   [[r["seed"], f"{100 * r['test_f1']:.2f}", f"{100 * r['valid_f1']:.2f}", r.get("selected_epoch", ""),
+                     r.get("epochs_run", ""), r.get("minutes_to_selected_model", "")] for r in main["runs"]]),
+            "## Per type (mean over seeds)\n"]
+    types = sorted(main["runs"][0].get("test_per_type_f1", {}))
+    text.append(_table(["type", "test F1"], [[t, f"{100 * sum(r['test_per_type_f1'][t] for r in main['runs']) / len(main['runs']):.2f}"]
+                                            for t in types]))
+    rows = []
+    for name, setting in ABLATIONS.items():
+        found = _load(name)
+        if found is not None:
+            rows.append([setting, f"{found['test_f1']['mean']:.2f} ± {found['test_f1']['stdev']:.2f}",
+                         f"{found['valid_f1']['mean']:.2f}", len(found["seeds"]), f"`{name}`"])
+    text += ["## Settings compared\n", "Each row is `benchmarks/accuracy.py` with one option changed, over its seeds.\n",
+             _table(["setting", "test F1", "valid F1", "seeds", "file"], rows)]
+
+    def draw(axes):
+        seeds = [r["seed"] for r in main["runs"]]
+        axes.bar([str(s) for s in seeds], [100 * r["test_f1"] for r in main["runs"]], color="#4c72b0", label="test")
+        axes.axhline(test["mean"], color="#c44e52", linestyle="--", label=f"mean {test['mean']:.2f}")
+        low = min(100 * r["test_f1"] for r in main["runs"])
+        axes.set_ylim(low - 1, low + 1.5)
+        axes.set_xlabel("seed")
+        axes.set_ylabel("test entity F1 (%)")
+        axes.legend(loc="upper right", fontsize=8)
+
+    return "\n".join(text), {"accuracy.png": _figure(draw, _when("accuracy.json", main))}
+
+
+def speed() -> tuple[str, dict[str, bytes]]:
+    data = _load("throughput.json")
+    if data is None or "throughput" not in data:
+        return "# Speed and memory\n\nNo `benchmarks/results/throughput.json` yet: run `make bench-speed`.\n", {}
+    rates = data["throughput"]["tokens_per_s"]
+    text = ["# Speed and memory\n",
+            f"Tagging {data['throughput']['tokens']:,} tokens ({data['throughput']['sentences']:,} distinct CoNLL-2003 "
+            f"sentences), whole process against whole process, median of {data['throughput']['runs']} runs. "
+            f"{_when('throughput.json', data)}.\n", "![Tokens per second](img/speed.png)\n",
+            _table(["setting", "tokens/s"], [[name, f"{rate:,}"] for name, rate in rates.items()]),
+            f"ner-lstm is **{data['throughput']['ratio_to_spacy_best']}x** spaCy's best setting here.\n"]
+    if "cold_start" in data:
+        c = data["cold_start"]
+        text += ["## Cold start\n", _table(["", "median seconds"], [["ner-lstm predict", c["ner_lstm_median_s"]],
+                                                                    ["spaCy load + tag", c["spacy_median_s"]]])]
+    if "load_check" in data:
+        c = data["load_check"]
+        text += ["## Checking the model at load\n",
+                 _table(["", "ms"], [[f"every load ({c['hashed_at_load_mb']} of {c['model_mb']} MB hashed)", c["every_load_ms"]],
+                                     ["`info --verify` (every file hashed)", c["verify_all_ms"]]])]
+    if "memory" in data:
+        text += ["## Memory\n", _table(["text tagged", "peak PSS MB", "peak RSS MB", "seconds"],
+                                       [[size, m["peak_pss_mb"], m["peak_rss_mb"], m["seconds"]]
+                                        for size, m in data["memory"].items() if size != "command"])]
+    if "footprint" in data:
+        text += ["## Footprint\n", _table(["", "MB"], [[k, v] for k, v in data["footprint"].items() if k != "command"])]
+
+    def draw(axes):
+        names = list(rates)
+        axes.barh(names, [rates[n] for n in names], color=["#4c72b0" if n.startswith("ner") else "#dd8452" for n in names])
+        axes.set_xlabel("tokens per second")
+
+    return "\n".join(text), {"speed.png": _figure(draw, _when("throughput.json", data))}
+
+
+def serving() -> tuple[str, dict[str, bytes]]:
+    data, hostile = _load("serve.json"), _load("serve-overload.json")
+    text, figures = ["# Serving\n"], {}
+    if data is not None:
+        levels = data["levels"]
+        text += ["One CoNLL-2003 test sentence (raw text) per request, an aiohttp load process on the same cores, "
+                 f"loopback. {_when('serve.json', data)}.\n", "![Latency per concurrency](img/serving.png)\n",
+                 _table(["concurrency", "requests/s", "p50 ms", "p99 ms", "errors", "server PSS MB start -> end"],
+                        [[lv["concurrency"], lv["requests_per_s"], lv["p50_ms"], lv["p99_ms"], lv["errors"],
+                          f"{lv['server_pss_mb_start']} -> {lv['server_pss_mb_end']}"] for lv in levels])]
+
+        def draw(axes):
+            concurrency = [lv["concurrency"] for lv in levels]
+            axes.plot(concurrency, [lv["p50_ms"] for lv in levels], marker="o", label="p50")
+            axes.plot(concurrency, [lv["p99_ms"] for lv in levels], marker="o", label="p99")
+            axes.set_xscale("log", base=2)
+            axes.set_xlabel("concurrent clients")
+            axes.set_ylabel("latency (ms)")
+            axes.legend(fontsize=8)
+
+        figures["serving.png"] = _figure(draw, _when("serve.json", data))
+    if hostile is not None:
+        text.append("## Under overload\n")
+        if "overload" in hostile:
+            o = hostile["overload"]
+            text += [f"`{o['command']}`: {o['concurrency']} clients for {o['seconds']} s, each sending "
+                     f"{o['sentences_per_request']} sentences per request. {_when('serve-overload.json', o)}.\n",
+                     _table(["accepted", "refused (503)", "other errors", "accepted p50 ms", "accepted p99 ms",
+                             "server PSS MB start -> end (peak)"],
+                            [[o["requests"], o["refused_503"], o["errors"], o["p50_ms"], o["p99_ms"],
+                              f"{o['server_pss_mb_start']} -> {o['server_pss_mb_end']} ({o['server_pss_mb_peak']})"]])]
+        if "health_during_maximal_request" in hostile:
+            h = hostile["health_during_maximal_request"]
+            text.append(f"`/health` asked every 50 ms while one request of {h['request_sentences']} sentences was "
+                        f"tagged ({h['request_seconds']} s, status {h['request_status']}): p50 {h['health_p50_ms']} ms, "
+                        f"max {h['health_max_ms']} ms over {h['health_checks']} checks.\n")
+        if "soak" in hostile:
+            s = hostile["soak"]
+            text += [f"## Soak\n\n{s['concurrency']} clients for {s['seconds']} s: {s['requests']:,} requests, "
+                     f"{s['errors']} errors, p99 {s['p99_ms']} ms; server PSS median "
+                     f"{s['pss_mb_median_first_minute']} MB in the first minute, {s['pss_mb_median_last_minute']} MB "
+                     f"in the last. {_when('serve-overload.json', s)}.\n", "![Server memory during the soak](img/soak.png)\n"]
+
+            def draw_soak(axes):
+                memory = s["server_pss_mb_every_half_second"]
+                axes.plot([i / 2 for i in range(len(memory))], memory, linewidth=0.8)
+                axes.set_xlabel("seconds")
+                axes.set_ylabel("server PSS (MB)")
+                axes.set_ylim(0, max(memory) * 1.2)
+
+            figures["soak.png"] = _figure(draw_soak, _when("serve-overload.json", s))
+    return "\n".join(text), figures
+
+
+def rawtext() -> tuple[str, dict[str, bytes]]:
+    data = _load("rawtext.json")
+    if data is None:
+        return "# Raw text\n\nNo `benchmarks/results/rawtext.json` yet: run `make bench-rawtext`.\n", {}
+    layouts = [k for k, v in data.items() if isinstance(v, dict) and "f1" in v]
+    text = ["# Raw text against gold tokens\n", f"{data.get('benchmark', '')}. {_when('rawtext.json', data)}.\n",
+            f"Gold tokens: F1 {data['gold_token_f1']}.\n",
+            _table(["layout", "F1", "precision", "recall", "gap to gold tokens", "records tokenised as gold %"],
+                   [[k.replace("_", " "), data[k]["f1"], data[k]["precision"], data[k]["recall"], data[k]["gap_f1"],
+                     data[k]["records_tokenised_as_gold_percent"]] for k in layouts])]
+    return "\n".join(text), {}
+
+
+def formats() -> tuple[str, dict[str, bytes]]:
+    text = ["# Your own data: formats and vectors\n"]
+    for name in ("formats.json", "vectors.json"):
+        data = _load(name)
+        if data is not None:
+            body = json.dumps({k: v for k, v in data.items() if k != "machine"}, indent=1, ensure_ascii=False)
+            text += [f"## `{name}`\n", f"{_when(name, data)}.\n", f"```json\n{body}\n```\n"]
+    return "\n".join(text), {}
+
+
+PAGES = {"accuracy": accuracy, "speed": speed, "serving": serving, "rawtext": rawtext, "formats": formats}
+
+
+def on_files(files: Files, config) -> Files:
+    """Add the generated Results pages and their figures to the site."""
+    for name, make in PAGES.items():
+        page, figures = make()
+        files.append(File.generated(config, f"results/{name}.md", content=page))
+        for figure, data in figures.items():
+            files.append(File.generated(config, f"results/img/{figure}", content=data))
+    return files
