@@ -223,8 +223,9 @@ def main() -> None:
     sentences = distinct_sentences(args.data)
     labels = sorted({t[2:] for t in json.loads((args.model / "config.json").read_text())["labels"] if t != "O"})
     result = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    result.update({"machine": {"cores": os.cpu_count(), "platform": platform.platform()},
-                   "versions": versions(args.spacy_python), "model": str(args.model)})
+    if {"throughput", "cold_start"} & set(args.parts) or not result:  # what the spaCy comparison ran with
+        result.update({"machine": {"cores": os.cpu_count(), "platform": platform.platform()},
+                       "versions": versions(args.spacy_python), "model": str(args.model)})
     command = " ".join(["python", "benchmarks/throughput.py", *sys.argv[1:]])  # parts may come from other runs
     with tempfile.TemporaryDirectory(prefix="ner-lstm-speed-") as tmp:
         work = Path(tmp)
@@ -235,7 +236,8 @@ def main() -> None:
                  "load_check": lambda: load_check(args, work), "memory": lambda: memory(args, work, sentences),
                  "footprint": lambda: footprint(args)}
         for part in args.parts:
-            result[part] = {**parts[part](), "command": command}
+            result[part] = {**parts[part](), "command": command, "model": str(args.model),
+                            "date": time.strftime("%Y-%m-%d")}
             report({part: result[part]})
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
