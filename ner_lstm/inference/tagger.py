@@ -26,7 +26,7 @@ from .entities import Entity, entities
 
 BACKENDS = ("auto", "onnx", "keras")
 # Sentences per batch (padded tokens are capped at 32 per sentence slot): onnxruntime keeps the memory of
-# its largest batch, and 128 is as fast as 256 with half of it (benchmarks/throughput.py, README).
+# its largest batch, and 128 is as fast as 256 with half of it (docs/results/notes.md, "Speed and memory").
 BATCH_SIZE = 128
 Emissions = Callable[[dict[str, np.ndarray]], np.ndarray]
 
@@ -64,16 +64,15 @@ class Tagger:
         self.config = config or {}
         self.set_crf(crf)
 
-    def set_crf(self, crf: dict, constrained: bool = True) -> None:
-        """The CRF's scores; `constrained` forbids what BIOES forbids (`bioes_constraints`)."""
+    def set_crf(self, crf: dict) -> None:
+        """The CRF's scores, with what BIOES forbids forbidden (`bioes_constraints`)."""
         transitions = np.asarray(crf["transitions"], dtype=np.float32)
         start, end = np.asarray(crf["start"], dtype=np.float32), np.asarray(crf["end"], dtype=np.float32)
         if transitions.shape != (len(self.vocab.labels),) * 2:
             raise ModelError(f"CRF scores ({transitions.shape}) do not match {len(self.vocab.labels)} labels")
-        if constrained:
-            allowed = bioes_constraints(self.vocab.labels)
-            transitions, start, end = (np.where(a, s, FORBIDDEN).astype(np.float32)
-                                       for a, s in zip(allowed, (transitions, start, end)))
+        allowed = bioes_constraints(self.vocab.labels)
+        transitions, start, end = (np.where(a, s, FORBIDDEN).astype(np.float32)
+                                   for a, s in zip(allowed, (transitions, start, end)))
         self.crf = crf
         self.transitions, self.start, self.end = transitions, start, end
         self.types = type_map(self.vocab.labels)

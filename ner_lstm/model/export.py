@@ -17,7 +17,6 @@ import numpy as np
 OPSET = 18
 FLOAT = 1  # onnx.TensorProto.FLOAT; numbers keep `onnx` an import of `export_onnx` only
 INT32 = 6
-INT64 = 7
 
 
 class _Graph:

@@ -77,11 +77,11 @@ class Vocab:
         return len(CASES) * (CONTEXT_CLASSES if self.document_context else 1)
 
     @classmethod
-    def build(cls, sentences: Iterable[Sentence], glove: GloveTable | None = None, min_char_count: int = 1,
+    def build(cls, sentences: Iterable[Sentence], glove: GloveTable | None = None,
               document_context: bool = False) -> Vocab:
         """Collect every training word and character, and the label set (O first, then sorted)."""
         words: Counter[str] = Counter()
-        chars: Counter[str] = Counter()
+        chars: set[str] = set()
         labels: set[str] = set()
         for sentence in sentences:
             for token in sentence.tokens:
@@ -92,7 +92,7 @@ class Vocab:
         ordered_labels = ["O"] + sorted(labels, key=lambda t: (t[2:], t[0]))
         return cls(
             words=sorted(words, key=lambda w: (-words[w], w)),
-            chars=sorted(c for c, n in chars.items() if n >= min_char_count),
+            chars=sorted(chars),
             labels=ordered_labels,
             glove=glove,
             document_context=document_context,

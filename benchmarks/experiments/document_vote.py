@@ -1,12 +1,12 @@
 """Does document-level label consistency at decode time help? An experiment on a split's documents.
 
-Usage: python benchmarks/document_vote.py --data ../shared/data/conll2003 --models M1 M2 M3 [--split valid]
+Usage: python benchmarks/experiments/document_vote.py --data ../shared/data/conll2003 --models M1 M2 M3 [--split valid]
 
 Each `-DOCSTART-` document is tagged as it is; then every mention of an entity string is given the
 type with the highest summed score over that string's mentions in the document ("vote"), or only
 mentions scored under a threshold whose string has 75% of its weight on another type ("gated").
 Prints entity F1 (seqeval default mode) of each model as tagged and after each rule, and writes
-benchmarks/results/document-vote.json. Not part of the tagger: it did not pay (see README, Results).
+benchmarks/results/archive/document-vote.json. Not part of the tagger: it did not pay (see docs/results/notes.md).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 sys.path.insert(0, str(HERE.parent))
 from seqeval.metrics import f1_score  # noqa: E402
 
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--models", type=Path, nargs="+", required=True)
     parser.add_argument("--split", default="valid")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "document-vote.json")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "archive" / "document-vote.json")
     args = parser.parse_args()
     documents = read_documents(args.data / f"{args.split}.txt")
     rules = {"as tagged": "skip", "vote": None, "gated 0.6": 0.6, "gated 0.9": 0.9}

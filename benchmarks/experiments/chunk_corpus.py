@@ -1,14 +1,14 @@
 """Does the BiLSTM gain from reading past a sentence's end? A corpus for screening that lead on valid.
 
-Usage: python benchmarks/chunk_corpus.py --data ../shared/data/conll2003 --to /tmp/chunked [--tokens 48]
-then, for example, `python benchmarks/pilot.py --data /tmp/chunked --seed 1`.
+Usage: python benchmarks/experiments/chunk_corpus.py --data ../shared/data/conll2003 --to /tmp/chunked [--tokens 48]
+then, for example, `python benchmarks/experiments/pilot.py --data /tmp/chunked --seed 1`.
 
 Writes train, valid and test (token and IOB2 tag columns, `-DOCSTART-` lines kept) with each run of
 consecutive sentences of a document joined into one sequence while it holds at most --tokens tokens
 (a longer sentence stays alone), so the network sees its neighbours' words at no extra computation
 per token: the cheap form of the cross-sentence context of Luo et al. 2020 and GCDoc. The script
 checks that the joined files hold the same gold entities, so entity F1 on the joined valid and test
-scores the same entities. Not part of the tagger: it did not pay (see README, Results).
+scores the same entities. Not part of the tagger: it did not pay (see docs/results/notes.md).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 sys.path.insert(0, str(HERE.parent))
 
 from ner_lstm.data.corpus import DOCSTART, Sentence, conll_documents, read_conll  # noqa: E402

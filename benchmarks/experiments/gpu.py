@@ -1,8 +1,8 @@
 """Train the default recipe on a GPU machine that has JAX but no TensorFlow, and time it against its CPU.
 
 Usage (two steps; the second runs on the GPU machine):
-    python benchmarks/gpu.py prepare --data ../shared/data/conll2003 --to gpu-work
-    KERAS_BACKEND=jax python benchmarks/gpu.py run --work gpu-work --seed 1 --out gpu-work/gpu.json
+    python benchmarks/experiments/gpu.py prepare --data ../shared/data/conll2003 --to gpu-work
+    KERAS_BACKEND=jax python benchmarks/experiments/gpu.py run --work gpu-work --seed 1 --out gpu-work/gpu.json
 
 Why this shape: the GPU machines lent here carry JAX and PyTorch but no TensorFlow, and nothing larger
 than 64 MiB travels to them (the TensorFlow wheel alone is 573 MB), so the product's
@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 sys.path.insert(0, str(HERE.parent))
 
 SPLITS = ("train", "valid", "test")

@@ -1,7 +1,7 @@
 """One training run with network or training settings the CLI does not expose, for screening a lead on valid.
 
-Usage: python benchmarks/pilot.py --data ../shared/data/conll2003 --set '{"model": {"char_filters": 100}}'
-       [--seed 1] [--model DIR] [--out benchmarks/results/pilots.json]
+Usage: python benchmarks/experiments/pilot.py --data ../shared/data/conll2003 --set '{"model": {"char_filters": 100}}'
+       [--seed 1] [--model DIR] [--out benchmarks/results/archive/pilots.json]
 
 The run is `train_model`, what `ner-lstm train` calls, with `TrainOptions`/`ModelConfig` fields replaced
 by --set. It selects on valid and scores test once, like any run; a lead is judged on valid only. The
@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 sys.path.insert(0, str(HERE.parent))
 
 
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--set", default="{}", help='JSON: TrainOptions fields, and "model": ModelConfig fields')
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--model", type=Path, help="keep the model here (default: a temporary folder)")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "pilots.json")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "archive" / "pilots.json")
     args = parser.parse_args()
 
     from ner_lstm.data.sources import training_corpora

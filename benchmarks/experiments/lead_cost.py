@@ -1,8 +1,8 @@
 """What the two leads of the accuracy issue left unbuilt would cost, before building them: a character-level
 language model (LM-LSTM-CRF, Liu et al. 2018) and an ensemble of two models.
 
-Usage: python benchmarks/lead_cost.py --data ../shared/data/conll2003 [--units 50 300] [--epochs 5] [--runs 5]
-       [--out benchmarks/results/lead-cost.json]
+Usage: python benchmarks/experiments/lead_cost.py --data ../shared/data/conll2003 [--units 50 300] [--epochs 5] [--runs 5]
+       [--out benchmarks/results/archive/lead-cost.json]
 
 LM-LSTM-CRF runs a character BiLSTM over the whole sentence (words joined by a space) and feeds its
 states at word ends, through highway layers, to the word BiLSTM; the same states train a language
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
@@ -213,7 +213,7 @@ def main() -> None:
     parser.add_argument("--units", type=int, nargs="+", default=[50, 300], help="character LSTM units a direction")
     parser.add_argument("--epochs", type=int, default=5, help="training epochs timed per network (the first is left out)")
     parser.add_argument("--runs", type=int, default=5, help="tagging runs per setting")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "lead-cost.json")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "archive" / "lead-cost.json")
     args = parser.parse_args()
 
     from throughput import distinct_sentences
