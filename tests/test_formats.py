@@ -309,7 +309,7 @@ def test_a_spacy_docbin_reads_its_entities(tmp_path):
 
 def test_span_formats_train_on_the_same_data_as_their_conll(tmp_path, sample):
     """The bundled sample through every span writer: train and dev read back to the CoNLL files' sentences."""
-    from ner_lstm.data.sources import training_corpora
+    from ner_lstm.training.corpora import training_corpora
 
     base = training_corpora(sample / "train.txt", sample / "dev.txt", None, None, None)
     for to, suffix in (("labelstudio", ".json"), ("doccano", ".jsonl"), ("brat", "")):

@@ -53,7 +53,7 @@ def train(
 
     require("train", "training")
     import_tensorflow_quietly()
-    from ..data.sources import training_corpora
+    from ..training.corpora import training_corpora
     from ..training.train import TrainOptions, check_target, train_model
 
     check_target(model, resume, overwrite)  # before reading any data: fail fast

@@ -8,7 +8,6 @@ built the same way whatever command sees it.
 from __future__ import annotations
 
 import glob
-import hashlib
 import itertools
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,7 +18,7 @@ from typing import Any
 from ..errors import InputError, UsageError
 from .corpus import (DOCSTART, TAG_PATTERN, Record, Sentence, as_iob2, conll_documents, conll_sentences,
                      convert_corpus)
-from .formats import SpanOptions, read_labelled
+from .formats import SpanOptions
 from .lines import Lines, decoded_lines, json_lines, open_input
 from .text import split_text
 
@@ -278,75 +277,7 @@ def _label_names(split: Any, tag_field: str, name: str) -> list[str] | None:
     return list(names) if names is not None else None
 
 
-# --- labelled corpora for training and scoring -----------------------------------------------------------
-@dataclass
-class Corpora:
-    """What a training run learns from and is selected on, and where each part came from."""
-
-    train: list[Sentence]
-    dev: list[Sentence]
-    test: list[Sentence] | None
-    names: dict[str, str]
-    held_out: bool = False  # dev is a seeded share of train
-
-    def describe(self) -> dict:
-        return {part: {"source": self.names[part], "sentences": len(sentences),
-                       "tokens": sum(len(s) for s in sentences)}
-                for part, sentences in (("train", self.train), ("dev", self.dev))}
-
-    def fingerprint(self) -> str:
-        """A digest of the training and dev sentences and tags: a resumed run must see the same data."""
-        digest = hashlib.sha256()
-        for sentences in (self.train, self.dev):
-            for sentence in sentences:
-                digest.update("\x1f".join(sentence.tokens + (sentence.tags or [])).encode("utf-8") + b"\x1e")
-            digest.update(b"\x1d")
-        return digest.hexdigest()
-
-
-def split_dev(sentences: list[Sentence], seed: int, share: float = 0.1) -> tuple[list[Sentence], list[Sentence]]:
-    """Hold out a seeded share of the training sentences for model selection."""
-    import numpy as np
-
-    order = np.random.default_rng(seed).permutation(len(sentences))
-    cut = max(1, int(len(sentences) * share))
-    held = set(order[:cut].tolist())
-    return [s for i, s in enumerate(sentences) if i not in held], [sentences[i] for i in sorted(held)]
-
-
-def training_corpora(train: Path | None, dev: Path | None, test: Path | None, dataset: str | None,
-                     revision: str | None, tag_column: int = -1, encoding: str = "utf-8", seed: int = 42,
-                     input_format: str = "auto", spans: SpanOptions | None = None) -> Corpora:
-    """Train, dev and test sentences from labelled files (any format of `data.formats`) or from a dataset's
-    train/validation/test splits."""
-    if (train is None) == (dataset is None):
-        raise UsageError("give exactly one of --train FILE or --dataset ID")
-    if dataset is not None:
-        splits = load_hub_dataset(dataset, revision)
-        require_split(splits, "train", dataset)
-        parts = [sentences_from_dataset(splits[name], name=f"{dataset}[{name}]") if name in splits else None
-                 for name in ("train", "validation", "test")]
-        names = {"train": f"{dataset}[train]", "dev": f"{dataset}[validation]"}
-    else:
-        parts = [_labelled(p, input_format, spans, tag_column, encoding) if p is not None else None
-                 for p in (train, dev, test)]
-        names = {"train": str(train), "dev": str(dev)}
-    train_set, dev_set, test_set = parts
-    if dev_set is None:
-        train_set, dev_set = split_dev(train_set, seed)
-        names["dev"] = f"10% of {names['train']} (seed {seed})"
-    return Corpora(train_set, dev_set, test_set, names, held_out=parts[1] is None)
-
-
-def _labelled(path: Path, input_format: str, spans: SpanOptions | None, tag_column: int,
-              encoding: str) -> list[Sentence]:
-    """One labelled file's sentences, with what its spans' alignment left out said on stderr."""
-    options = SpanOptions(spans.mapping, spans.strict, spans.text_field) if spans else SpanOptions()
-    sentences = read_labelled(str(path), input_format, options, tag_column, encoding)
-    options.report.announce(str(path))
-    return sentences
-
-
+# --- labelled corpora for scoring -----------------------------------------------------------------------
 def dataset_corpus(dataset: str, split: str = "test") -> list[Sentence]:
     """The labelled sentences of one split of a dataset, to score."""
     chosen = require_split(load_hub_dataset(dataset), split, dataset)

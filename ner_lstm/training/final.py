@@ -9,7 +9,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from ..data.sources import Corpora
+from .corpora import Corpora
 from ..errors import UsageError
 from ..files import write_json
 from ..inference.bundle import read_json, update_bundle

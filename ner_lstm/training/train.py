@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.corpus import Sentence
-from ..data.sources import Corpora
+from .corpora import Corpora
 from ..errors import ModelError, UsageError
 from ..files import write_dir_atomic, write_file_atomic, write_json
 from ..inference.bundle import FORMAT_VERSION, MODEL_FILE, read_json, save_bundle, update_bundle
