@@ -90,8 +90,8 @@ def main() -> None:
         joined = ["--engine", "ray", "--address", "auto"]
         settings = {
             "local": NER + base + [str(work / "local")],
-            "ray_1_actor_2_threads": NER + joined + ["--workers", "1", "--threads", "2"] + base + [str(work / "ray1")],
-            "ray_2_actors_1_thread": NER + joined + ["--workers", "2", "--threads", "1"] + base + [str(work / "ray2")],
+            "ray_1_actor_2_threads": NER + joined + ["--actors", "1", "--threads", "2"] + base + [str(work / "ray1")],
+            "ray_2_actors_1_thread": NER + joined + ["--actors", "2", "--threads", "1"] + base + [str(work / "ray2")],
         }
         outputs = {"local": "local", "ray_1_actor_2_threads": "ray1", "ray_2_actors_1_thread": "ray2"}
         seconds: dict[str, list[float]] = {name: [] for name in settings}

@@ -43,7 +43,7 @@ def compare(left, right) -> dict:
 
 def cli_run(model: Path, path: Path, out: Path, batch_size: int, workers: int) -> list[dict]:
     subprocess.run(NER + ["tag", "--model", str(model), str(path), "-o", str(out), "--input-format", "conll",
-                          "--batch-size", str(batch_size), "--workers", str(workers)], check=True, capture_output=True)
+                          "--batch-size", str(batch_size), "--processes", str(workers)], check=True, capture_output=True)
     return [json.loads(line) for line in out.read_text().splitlines()]
 
 

@@ -71,7 +71,7 @@ def throughput(args, work: Path, sentences: list[list[str]]) -> dict:
                   "--output-format", "conll", "-o"]
     commands = {
         "ner_lstm": ours + [str(work / "ours.conll")],
-        "ner_lstm_workers_2": ours + [str(work / "ours-w2.conll"), "--workers", "2"],
+        "ner_lstm_workers_2": ours + [str(work / "ours-w2.conll"), "--processes", "2"],
         "spacy_n_process_1": spacy + [str(work / "spacy-1.conll"), "1"],
         "spacy_n_process_2": spacy + [str(work / "spacy-2.conll"), "2"],
     }

@@ -132,3 +132,25 @@ def test_help_for_every_command():
     for command in ("train", "evaluate", "predict", "info"):
         result = run(command, "--help")
         assert result.exit_code == 0 and "--model" in result.stdout
+
+
+def test_each_command_names_what_it_sets_and_the_old_workers_spelling_warns(trained_model, tmp_path):
+    from typer.testing import CliRunner
+
+    from ner_lstm.cli import app
+
+    runner = CliRunner()
+    threads = runner.invoke(app, ["predict", "--model", str(trained_model), "--threads", "1", "Major Tom"])
+    old = runner.invoke(app, ["predict", "--model", str(trained_model), "--workers", "1", "Major Tom"])
+    assert threads.exit_code == old.exit_code == 0 and threads.stdout == old.stdout
+    assert "--threads" not in threads.stderr
+    assert old.stderr.strip() == "ner-lstm: warning: --workers is now --threads; the old name will go"
+    source = tmp_path / "in.txt"
+    source.write_text("Major Tom flew to Paris .\n")
+    tagged = runner.invoke(app, ["tag", "--model", str(trained_model), str(source), "--workers", "1"])
+    assert tagged.exit_code == 0 and "--workers is now --processes" in tagged.stderr
+    both = runner.invoke(app, ["tag", "--model", str(trained_model), str(source), "--workers", "1", "--processes", "1"])
+    assert both.exit_code == 2 and "--workers is the old name of --processes" in both.stderr
+    local = runner.invoke(app, ["tag", "--model", str(trained_model), str(source), "--actors", "2"])
+    assert local.exit_code == 2 and "are for --engine ray" in local.stderr
+    assert "--workers" not in runner.invoke(app, ["tag", "--help"]).stdout, "the old name is not advertised"

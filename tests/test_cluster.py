@@ -209,7 +209,7 @@ def test_driver_killed_then_resume_writes_the_rest_once_and_leaves_done_shards_a
     source = big_input(tmp_path, sample, 200)
     out = tmp_path / "shards"
     command = cli("--address", ray_cluster, "--model", str(trained_model), str(source), "-o", str(out),
-                  "--shard-size", str(SHARD), "--workers", "1")
+                  "--shard-size", str(SHARD), "--actors", "1")
     driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     manifest = out / MANIFEST
     deadline = time.monotonic() + 120

@@ -318,7 +318,7 @@ def test_a_model_that_fails_to_load_in_a_worker_is_a_one_line_error(trained_mode
 
     model = broken_copy(trained_model, tmp_path, damage)
     source = many_records(tmp_path / "in.jsonl", 14_000)  # 126k tokens: three windows, so workers start
-    result = run("tag", "--model", str(model), str(source), "-o", str(tmp_path / "out.jsonl"), "--workers", "2",
+    result = run("tag", "--model", str(model), str(source), "-o", str(tmp_path / "out.jsonl"), "--processes", "2",
                  "--input-format", "jsonl")
     assert_one_line_error(result, 2, "model.onnx: cannot be loaded")
     assert not (tmp_path / "out.jsonl").exists()
@@ -328,7 +328,7 @@ def test_ctrl_c_during_tag_prints_no_worker_tracebacks(trained_model, tmp_path):
     source = many_records(tmp_path / "in.jsonl", 400_000)  # minutes of work: still running at the Ctrl-C
     out = tmp_path / "out.jsonl"
     process = subprocess.Popen([sys.executable, "-m", "ner_lstm", "tag", "--model", str(trained_model), str(source),
-                                "-o", str(out), "--workers", "2"], stderr=subprocess.PIPE, text=True,
+                                "-o", str(out), "--processes", "2"], stderr=subprocess.PIPE, text=True,
                                start_new_session=True, preexec_fn=default_sigint)
     progress = tmp_path / ".out.jsonl.progress.json"
     deadline = time.monotonic() + 120

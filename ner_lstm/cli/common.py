@@ -70,7 +70,21 @@ class Backend(str, Enum):
 
 
 BackendOption = Annotated[Backend, typer.Option(help="Inference engine: the ONNX export (auto, when present) or Keras.")]
-WorkersOption = Annotated[Optional[int], typer.Option(min=1, help="CPU threads for the network (default: the CPUs this process may use).")]
+ThreadsOption = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads for the network (default: the CPUs this process may use).")]
+# The old name of --threads (predict) and of --processes / --actors (tag): accepted, with a warning.
+OldWorkersOption = Annotated[Optional[int], typer.Option("--workers", min=1, hidden=True)]
+
+
+def renamed(old: Optional[int], new: Optional[int], name: str) -> Optional[int]:
+    """The value of an option given under its old name --workers, with a warning saying its new name."""
+    if old is None:
+        return new
+    from ..errors import UsageError
+
+    if new is not None:
+        raise UsageError(f"--workers is the old name of {name}; give one of them")
+    typer.echo(f"ner-lstm: warning: --workers is now {name}; the old name will go", err=True)
+    return old
 
 
 def fail(message: str, code: int) -> None:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT_MODEL, Backend, BackendOption, ModelOption, WorkersOption, app, handle_errors
+from .common import (DEFAULT_MODEL, Backend, BackendOption, ModelOption, OldWorkersOption, ThreadsOption, app,
+                     handle_errors, renamed)
 
 
 class PredictFormat(str, Enum):
@@ -23,7 +24,8 @@ def predict(
     model: ModelOption = DEFAULT_MODEL,
     output_format: Annotated[PredictFormat, typer.Option("--format", "-f", help="inline, json (one object, as a line of 'tag' output) or conll.")] = PredictFormat.inline,
     backend: BackendOption = Backend.auto,
-    workers: WorkersOption = None,
+    threads: ThreadsOption = None,
+    workers: OldWorkersOption = None,
 ) -> None:
     """Tag raw text: split into sentences and tokens, then print entities with their offsets.
 
@@ -39,7 +41,7 @@ def predict(
         text = sys.stdin.read()
     if not text.strip():
         raise InputError("nothing to tag: the text is empty")
-    tagger = Tagger.load(model, backend.value, workers)
+    tagger = Tagger.load(model, backend.value, renamed(workers, threads, "--threads"))
     record = Record(source="text", id=1, sentences=[], text=text)
     write = writer_for("jsonl" if output_format is PredictFormat.json else output_format.value)
     typer.echo(write(record, tagger.predict(text)), nl=False)

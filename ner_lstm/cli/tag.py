@@ -11,7 +11,8 @@ if TYPE_CHECKING:
     from ..data.sources import Fields
 
 from ..engines import SHARD_BYTES
-from .common import DEFAULT_MODEL, Backend, BackendOption, Encoding, ModelOption, app, handle_errors
+from .common import (DEFAULT_MODEL, Backend, BackendOption, Encoding, ModelOption, OldWorkersOption, app,
+                     handle_errors, renamed)
 
 
 class InputFormat(str, Enum):
@@ -57,10 +58,12 @@ def tag(
     batch_size: Annotated[int, typer.Option(min=1, help="Most sentences per inference batch (results do not depend on it).")] = 128,
     resume: Annotated[bool, typer.Option(help="Skip inputs whose output file is complete, and continue a killed or interrupted one after its last complete window.")] = False,
     backend: BackendOption = Backend.auto,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Local engine: processes tagging in parallel. One (the default) runs the network on every CPU this process may use and holds the least memory; more also split raw-text tokenisation between them, at about 200 MB each. Ray engine: actors (default: the cluster's CPUs / --threads).")] = None,
+    processes: Annotated[Optional[int], typer.Option(min=1, help="Local engine: processes tagging in parallel. One (the default) runs the network on every CPU this process may use and holds the least memory; more also split raw-text tokenisation between them, at about 200 MB each.")] = None,
+    actors: Annotated[Optional[int], typer.Option(min=1, help="Ray engine: tagging actors (default: the cluster's CPUs / --threads).")] = None,
+    workers: OldWorkersOption = None,
     engine: Annotated[Engine, typer.Option(help="local: this machine. ray: a Ray cluster (needs ner-lstm[ray]); writes a folder of jsonl or parquet shards and _manifest.json to -o.")] = Engine.local,
     address: Annotated[Optional[str], typer.Option(help="Ray engine: the cluster to join ('auto' finds one started with 'ray start'); without it a Ray on this machine is started for the run.")] = None,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="Ray engine: onnxruntime threads per actor (default: 1, or the cluster's CPUs / --workers).")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Ray engine: onnxruntime threads per actor (default: 1, or the cluster's CPUs / --actors).")] = None,
     shard_size: Annotated[int, typer.Option(min=1, help="Ray engine: bytes of input per output shard, the unit of work, retry and --resume.")] = SHARD_BYTES,
     encoding: Encoding = "utf-8",
 ) -> None:
@@ -80,12 +83,15 @@ def tag(
     check_dir(model)  # fail before reading any input; the model itself loads where it runs
     fields = Fields(tokens=tokens_field, text=text_field)
     if engine is Engine.ray:
+        if processes is not None:
+            raise UsageError("--processes is for the local engine; --engine ray runs --actors")
         _tag_on_ray(inputs, model, output, dataset, backend, input_format.value, output_format.value, fields,
-                    field_prefix, encoding, shard_size, batch_size, workers, threads, address, resume)
+                    field_prefix, encoding, shard_size, batch_size, renamed(workers, actors, "--actors"), threads,
+                    address, resume)
         return
-    if address is not None or threads is not None:
-        raise UsageError("--address and --threads are for --engine ray")
-    workers = workers or 1
+    if address is not None or threads is not None or actors is not None:
+        raise UsageError("--address, --threads and --actors are for --engine ray")
+    workers = renamed(workers, processes, "--processes") or 1
     tagger = ModelSpec(str(model), backend.value, batch_size)
     if dataset is not None:
         from ..data.sources import load_hub_dataset, require_split
