@@ -77,6 +77,7 @@ def tag(
     from ..engines.local import ModelSpec, tag_dataset_split, tag_files
     from ..errors import UsageError
     from ..inference.bundle import check_dir
+    from .progress import Progress
 
     if not inputs and dataset is None:
         raise UsageError("give input files (or '-' for stdin) or --dataset ID")
@@ -97,10 +98,11 @@ def tag(
         from ..data.sources import load_hub_dataset, require_split
 
         chosen = require_split(load_hub_dataset(dataset), split, dataset)
-        tag_dataset_split(tagger, chosen, f"{dataset}[{split}]", output, output_format.value, workers, field_prefix)
+        tag_dataset_split(tagger, chosen, f"{dataset}[{split}]", output, output_format.value, workers, field_prefix,
+                          Progress())
         return
     summary = tag_files(tagger, inputs, output, input_format.value, output_format.value, resume, encoding, workers,
-                        field_prefix, fields)
+                        field_prefix, fields, Progress())
     if summary["resumed_records"]:
         typer.echo(f"ner-lstm: resumed after {summary['resumed_records']} records already tagged (--resume)", err=True)
     if summary["skipped"]:

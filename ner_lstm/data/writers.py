@@ -9,17 +9,26 @@ import html
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..errors import InputError
-from .corpus import join_tokens
+from .corpus import Sentence, join_tokens
 from .formats.align import Span
 from .formats.brat import ann_text
 from .formats.labelstudio import task_json
 from .sources import ner_lstm_output
 
-if TYPE_CHECKING:  # the inference layer sits above this one; writers only read its results
-    from ..inference.tagger import Tagged
+
+
+class Tagged(Protocol):
+    """What the writers read of a tagged sentence (`inference.tagger.Tagged`, a layer above this one)."""
+
+    sentence: Sentence
+    tags: list[str]
+    confidence: list[float]
+
+    @property
+    def entities(self) -> list: ...
 
 
 def _record_surface(record, tagged: Sequence[Tagged]) -> tuple[str, list[tuple[int, int]]]:

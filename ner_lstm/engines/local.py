@@ -26,7 +26,7 @@ from ..data.sources import Fields, Record, dataset_records, expand_inputs, read_
 from ..data.writers import SEPARATORS, output_ends, writer_for
 from ..errors import Interrupted, NerError, UsageError
 from ..inference.tagger import BATCH_SIZE, Tagger
-from .outputs import BratOutput, ParquetOutput, Progress, ResumableOutput, input_identity, plan_outputs, write_output
+from .outputs import BratOutput, ParquetOutput, ResumableOutput, input_identity, plan_outputs, write_output
 
 WINDOW_TOKENS = 50_000
 Writer = Callable[[Record, list], str | dict]  # text, or a row for Parquet
@@ -53,6 +53,20 @@ class ModelSpec:
             self.loaded = Tagger.load(self.path, self.backend)
             self.loaded.batch_size = self.batch_size
         return self.loaded
+
+
+class Counts:
+    """Sentences and tokens tagged so far; the CLI passes one that also draws a progress bar."""
+
+    def __init__(self) -> None:
+        self.sentences = self.tokens = 0
+
+    def update(self, sentences: int, tokens: int) -> None:
+        self.sentences += sentences
+        self.tokens += tokens
+
+    def close(self) -> None:
+        """Nothing to close here; a progress bar closes."""
 
 
 def windows(records: Iterable[Record], window_tokens: int | None = None) -> Iterator[list[Record]]:
@@ -160,7 +174,7 @@ def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], writ
 
 
 def tag_stream(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Callable[[Rendered, int], None],
-               output_format: str, title: str, progress: Progress, workers: int = 1, field_prefix: str = "",
+               output_format: str, title: str, progress: Counts, workers: int = 1, field_prefix: str = "",
                head_written: bool = False, records_written: bool = False) -> None:
     """Tag `records` and pass each window's output, with its record count, to `write`, in input order.
     A resumed output may hold the head already (no HTML head again), and records (a separator first)."""
@@ -182,7 +196,7 @@ def tag_stream(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Cal
 
 def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None, input_format: str = "auto",
               output_format: str = "jsonl", resume: bool = False, encoding: str = "utf-8",
-              workers: int = 1, field_prefix: str = "", fields: Fields = Fields()) -> dict:
+              workers: int = 1, field_prefix: str = "", fields: Fields = Fields(), progress: Counts | None = None) -> dict:
     """Tag every input into its output; outputs appear complete (renamed into place) or not at all.
 
     With `resume`, complete outputs are skipped and a partial one continues after its last
@@ -193,7 +207,7 @@ def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None
         names = [name for name in names if name.endswith(".ann")]
     destinations = plan_outputs(names, output, output_format)
     skipped = resumed = 0
-    progress = Progress()
+    progress = progress or Counts()
     try:
         for name, dest in zip(names, destinations):
             if dest is not None and resume and dest.exists():
@@ -232,12 +246,12 @@ def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None
 
 
 def tag_dataset_split(tagger: Tagger | ModelSpec, split: Any, name: str, output: Path | None, output_format: str,
-                      workers: int = 1, field_prefix: str = "") -> None:
+                      workers: int = 1, field_prefix: str = "", progress: Counts | None = None) -> None:
     """Tag one `datasets` split into a file (atomically) or stdout."""
     if output_format in ("parquet", "brat"):
         raise UsageError(f"--dataset writes a stream (jsonl, conll, inline, html, doccano, labelstudio); "
                          f"{output_format} output is for input files")
-    progress = Progress()
+    progress = progress or Counts()
     try:
         write_output(output, lambda out: tag_stream(tagger, dataset_records(split, name), lambda text, _: out.write(text),
                                                     output_format, name, progress, workers, field_prefix))

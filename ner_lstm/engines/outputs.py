@@ -1,4 +1,4 @@
-"""Where tagged output goes: one file per input (or stdout), written atomically, with a progress bar."""
+"""Where tagged output goes: one file per input (or stdout), written atomically and resumably."""
 from __future__ import annotations
 
 import hashlib
@@ -58,27 +58,6 @@ def write_output(dest: Path | None, produce: Callable[[IO[str]], None]) -> None:
             produce(handle)
 
     write_file_atomic(dest, fill)
-
-
-class Progress:
-    """Sentences done and tokens per second on stderr, shown only when stderr is a terminal."""
-
-    def __init__(self) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(unit=" sentences", disable=not sys.stderr.isatty(), file=sys.stderr, dynamic_ncols=True)
-        self.sentences = self.tokens = 0
-
-    def update(self, sentences: int, tokens: int) -> None:
-        self.sentences += sentences
-        self.tokens += tokens
-        self.bar.update(sentences)
-        if not self.bar.disable:
-            elapsed = self.bar.format_dict["elapsed"] or 1e-9
-            self.bar.set_postfix_str(f"{self.tokens / elapsed:,.0f} tokens/s", refresh=False)
-
-    def close(self) -> None:
-        self.bar.close()
 
 
 class InputDigest:
