@@ -56,7 +56,7 @@ def test_conll_documents_are_marked_and_a_file_without_docstart_is_sentences_alo
         "the second document does not see the first"
     assert sentences[1].context == [NONE, NONE, NONE, NONE], "found for the whole document at once"
     plain = read_conll(write(tmp_path / "plain.txt", text.replace("-DOCSTART- O\n", "")))
-    assert [s.peers for s in plain] == [None] * 3
+    assert [s.in_document for s in plain] == [None] * 3
     assert [sentence_context(s) for s in plain] == [[NONE, NONE], [NONE] * 4, [NONE]], "each sentence alone"
 
 

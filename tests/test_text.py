@@ -71,7 +71,7 @@ def test_a_blank_line_ends_a_sentence_and_a_single_line_break_does_not():
         ["Japan", "began", "the", "defence", "of", "their", "title", "."],
     ]
     assert text[slice(*sentences[2].offsets[3])] == "defence"
-    assert all(s.peers is sentences[0].peers for s in sentences), "the text is still one document"
+    assert all(s.in_document is sentences[0].in_document for s in sentences), "the text is still one document"
 
 
 def test_emoji_and_combining_characters_keep_offsets():

@@ -13,7 +13,7 @@ from typing import Any
 from pathlib import Path
 
 from ..errors import InputError
-from .documents import mark_document
+from .documents import Document, mark_document
 from .lines import decoded_lines, open_input
 
 TAG_PATTERN = re.compile(r"^(O|[BIES]-[^\s]+)$")
@@ -31,9 +31,9 @@ class Sentence:
     line: int = 0
     text: str | None = None
     document: int | None = None  # which `-DOCSTART-` document of its file (None: the file marks none)
-    # The sentences of its document, itself among them (None: a document of its own), and per token how its
-    # word is written elsewhere there, found when a model first asks (`data.documents`).
-    peers: list[Sentence] | None = field(default=None, repr=False, compare=False)
+    # The document it was read in (None: a document of its own), and per token how its word is written
+    # elsewhere there, found when a model first asks (`data.documents`).
+    in_document: Document | None = field(default=None, repr=False, compare=False)
     context: list[int] | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:

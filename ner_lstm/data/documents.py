@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # corpus reads documents with this module
@@ -59,18 +60,28 @@ def context_classes(document: Sequence[Sentence]) -> list[list[int]]:
     return classes
 
 
-def mark_document(document: list[Sentence]) -> None:
-    """Make `document`'s sentences one document. Their classes are found when a model first asks, so
-    reading costs nothing for a model without document context."""
-    for sentence in document:
-        sentence.peers = document
+@dataclass(eq=False)
+class Document:
+    """Sentences read together as one document (a `-DOCSTART-` document, a text, a span-format record): other
+    mentions' evidence and the document context look across them, never across documents. Compared by
+    identity: two documents with the same sentences are still two."""
+
+    sentences: list[Sentence]
+
+
+def mark_document(sentences: list[Sentence]) -> None:
+    """Make `sentences` one document. Their classes are found when a model first asks, so reading costs
+    nothing for a model without document context."""
+    document = Document(sentences)
+    for sentence in sentences:
+        sentence.in_document = document
 
 
 def sentence_context(sentence: Sentence) -> list[int]:
     """A sentence's context classes, from its document (found once for all its sentences), or from itself
     if it was read alone."""
     if sentence.context is None:
-        document = sentence.peers or [sentence]
+        document = sentence.in_document.sentences if sentence.in_document is not None else [sentence]
         for member, classes in zip(document, context_classes(document)):
             member.context = classes
     return sentence.context

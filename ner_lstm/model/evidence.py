@@ -35,10 +35,10 @@ def evidence_width(labels: Sequence[str]) -> int:
 def mention_groups(sentences: Sequence[Sentence]) -> tuple[np.ndarray, int]:
     """Per token (all sentences' tokens in order), the id of its (document, lowercased word) group,
     or -1 for a token without a letter (numbers and punctuation say nothing about a name)."""
-    ids: dict[tuple[int, str], int] = {}
+    ids: dict[tuple[object, str], int] = {}
     groups = []
-    for sentence in sentences:
-        document = id(sentence.peers) if sentence.peers else id(sentence)
+    for position, sentence in enumerate(sentences):
+        document = sentence.in_document if sentence.in_document is not None else position  # alone: its own
         for token in sentence.tokens:
             has_letter = any(c.isalpha() for c in token)
             groups.append(ids.setdefault((document, token.lower()), len(ids)) if has_letter else -1)
