@@ -69,8 +69,10 @@ class Backend(str, Enum):
     keras = "keras"
 
 
-BackendOption = Annotated[Backend, typer.Option(help="Inference engine: the ONNX export (auto, when present) or Keras.")]
-ThreadsOption = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads for the network (default: the CPUs this process may use).")]
+BackendOption = Annotated[Backend, typer.Option(help=("Inference engine: the ONNX export (auto, when present) or "
+    "Keras."))]
+ThreadsOption = Annotated[Optional[int], typer.Option("--threads", min=1, help=("CPU threads for the network "
+    "(default: the CPUs this process may use)."))]
 # The old name of --threads (predict) and of --processes / --actors (tag): accepted, with a warning.
 OldWorkersOption = Annotated[Optional[int], typer.Option("--workers", min=1, hidden=True)]
 

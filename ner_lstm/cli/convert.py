@@ -22,9 +22,12 @@ class ConvertFormat(str, Enum):
 @app.command()
 @handle_errors
 def convert(
-    inputs: Annotated[list[str], typer.Argument(help="Labelled files (or BRAT folders), read in order into one output.")],
+    inputs: Annotated[list[str], typer.Argument(help=("Labelled files (or BRAT folders), read in order into one "
+        "output."))],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file (a folder for --to brat).")],
-    to: Annotated[ConvertFormat, typer.Option(help="conll (token and tag columns), jsonl (tokens and tags per sentence), doccano (JSONL with character spans), labelstudio (JSON tasks with annotations, to import) or brat (a folder of .txt + .ann).")],
+    to: Annotated[ConvertFormat, typer.Option(help=("conll (token and tag columns), jsonl (tokens and tags per "
+        "sentence), doccano (JSONL with character spans), labelstudio (JSON tasks with annotations, to import) or "
+        "brat (a folder of .txt + .ann)."))],
     input_format: LabelledFormatOption = LabelledFormat.auto,
     map_label: MapLabelOption = None,
     strict_spans: StrictSpansOption = False,

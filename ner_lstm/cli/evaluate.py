@@ -15,7 +15,8 @@ from .common import (DEFAULT_MODEL, Backend, BackendOption, Encoding, LabelledFo
 @app.command()
 @handle_errors
 def evaluate(
-    data: Annotated[Optional[Path], typer.Argument(help="Labelled data to score: CoNLL columns or an annotation tool's export (see --input-format).")] = None,
+    data: Annotated[Optional[Path], typer.Argument(help=("Labelled data to score: CoNLL columns or an annotation "
+        "tool's export (see --input-format)."))] = None,
     model: ModelOption = DEFAULT_MODEL,
     dataset: Annotated[Optional[str], typer.Option(help="Hugging Face dataset id or local dataset folder.")] = None,
     split: Annotated[str, typer.Option(help="Split of --dataset to score.")] = "test",

@@ -22,7 +22,8 @@ class PredictFormat(str, Enum):
 def predict(
     text: Annotated[str, typer.Argument(help="Text to tag; '-' reads standard input.")],
     model: ModelOption = DEFAULT_MODEL,
-    output_format: Annotated[PredictFormat, typer.Option("--format", "-f", help="inline, json (one object, as a line of 'tag' output) or conll.")] = PredictFormat.inline,
+    output_format: Annotated[PredictFormat, typer.Option("--format", "-f", help=("inline, json (one object, as a "
+        "line of 'tag' output) or conll."))] = PredictFormat.inline,
     backend: BackendOption = Backend.auto,
     threads: ThreadsOption = None,
     workers: OldWorkersOption = None,

@@ -45,26 +45,44 @@ class OutputFormat(str, Enum):
 @app.command()
 @handle_errors
 def tag(
-    inputs: Annotated[Optional[list[str]], typer.Argument(help="Files, directories (recursed) or globs; '-' reads stdin.")] = None,
+    inputs: Annotated[Optional[list[str]], typer.Argument(help=("Files, directories (recursed) or globs; '-' reads "
+        "stdin."))] = None,
     model: ModelOption = DEFAULT_MODEL,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file, or directory for several inputs (default: stdout).")] = None,
-    input_format: Annotated[InputFormat, typer.Option(help="text (a record per line), conll, jsonl, parquet, or an annotation tool's export (labelstudio, brat: .ann files, spacy: .spacy); auto picks by extension and content, and says what it picked.")] = InputFormat.auto,
-    output_format: Annotated[OutputFormat, typer.Option(help="jsonl, conll, inline, html, parquet (needs ner-lstm[parquet]), or pre-annotations to import into an annotation tool: doccano (JSONL), labelstudio (JSON tasks with scored predictions), brat (a folder of .txt + .ann; -o names it).")] = OutputFormat.jsonl,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help=("Output file, or directory for several "
+        "inputs (default: stdout)."))] = None,
+    input_format: Annotated[InputFormat, typer.Option(help=("text (a record per line), conll, jsonl, parquet, or an "
+        "annotation tool's export (labelstudio, brat: .ann files, spacy: .spacy); auto picks by extension and "
+        "content, and says what it picked."))] = InputFormat.auto,
+    output_format: Annotated[OutputFormat, typer.Option(help=("jsonl, conll, inline, html, parquet (needs "
+        "ner-lstm[parquet]), or pre-annotations to import into an annotation tool: doccano (JSONL), labelstudio "
+        "(JSON tasks with scored predictions), brat (a folder of .txt + .ann; -o names it)."))] = OutputFormat.jsonl,
     text_field: Annotated[str, typer.Option(help="JSONL field or Parquet column holding raw text.")] = "text",
-    tokens_field: Annotated[str, typer.Option(help="JSONL field or Parquet column holding a list of tokens (used when present).")] = "tokens",
-    field_prefix: Annotated[str, typer.Option(help="Prefix for the fields JSONL output adds (source, id, tokens, tags, offsets, gold, entities), so they never collide with an input record's own fields.")] = "",
-    dataset: Annotated[Optional[str], typer.Option(help="Tag a Hugging Face dataset (id or local folder) instead of files.")] = None,
+    tokens_field: Annotated[str, typer.Option(help=("JSONL field or Parquet column holding a list of tokens (used "
+        "when present)."))] = "tokens",
+    field_prefix: Annotated[str, typer.Option(help=("Prefix for the fields JSONL output adds (source, id, tokens, "
+        "tags, offsets, gold, entities), so they never collide with an input record's own fields."))] = "",
+    dataset: Annotated[Optional[str], typer.Option(help=("Tag a Hugging Face dataset (id or local folder) instead of"
+        " files."))] = None,
     split: Annotated[str, typer.Option(help="Split of --dataset to tag.")] = "test",
-    batch_size: Annotated[int, typer.Option(min=1, help="Most sentences per inference batch (results do not depend on it).")] = 128,
-    resume: Annotated[bool, typer.Option(help="Skip inputs whose output file is complete, and continue a killed or interrupted one after its last complete window.")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help=("Most sentences per inference batch (results do not depend "
+        "on it)."))] = 128,
+    resume: Annotated[bool, typer.Option(help=("Skip inputs whose output file is complete, and continue a killed or "
+        "interrupted one after its last complete window."))] = False,
     backend: BackendOption = Backend.auto,
-    processes: Annotated[Optional[int], typer.Option(min=1, help="Local engine: processes tagging in parallel. One (the default) runs the network on every CPU this process may use and holds the least memory; more also split raw-text tokenisation between them, at about 200 MB each.")] = None,
-    actors: Annotated[Optional[int], typer.Option(min=1, help="Ray engine: tagging actors (default: the cluster's CPUs / --threads).")] = None,
+    processes: Annotated[Optional[int], typer.Option(min=1, help=("Local engine: processes tagging in parallel. One "
+        "(the default) runs the network on every CPU this process may use and holds the least memory; more also "
+        "split raw-text tokenisation between them, at about 200 MB each."))] = None,
+    actors: Annotated[Optional[int], typer.Option(min=1, help=("Ray engine: tagging actors (default: the cluster's "
+        "CPUs / --threads)."))] = None,
     workers: OldWorkersOption = None,
-    engine: Annotated[Engine, typer.Option(help="local: this machine. ray: a Ray cluster (needs ner-lstm[ray]); writes a folder of jsonl or parquet shards and _manifest.json to -o.")] = Engine.local,
-    address: Annotated[Optional[str], typer.Option(help="Ray engine: the cluster to join ('auto' finds one started with 'ray start'); without it a Ray on this machine is started for the run.")] = None,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="Ray engine: onnxruntime threads per actor (default: 1, or the cluster's CPUs / --actors).")] = None,
-    shard_size: Annotated[int, typer.Option(min=1, help="Ray engine: bytes of input per output shard, the unit of work, retry and --resume.")] = SHARD_BYTES,
+    engine: Annotated[Engine, typer.Option(help=("local: this machine. ray: a Ray cluster (needs ner-lstm[ray]); "
+        "writes a folder of jsonl or parquet shards and _manifest.json to -o."))] = Engine.local,
+    address: Annotated[Optional[str], typer.Option(help=("Ray engine: the cluster to join ('auto' finds one started "
+        "with 'ray start'); without it a Ray on this machine is started for the run."))] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help=("Ray engine: onnxruntime threads per actor (default:"
+        " 1, or the cluster's CPUs / --actors)."))] = None,
+    shard_size: Annotated[int, typer.Option(min=1, help=("Ray engine: bytes of input per output shard, the unit of "
+        "work, retry and --resume."))] = SHARD_BYTES,
     encoding: Encoding = "utf-8",
 ) -> None:
     """Tag files, directories or stdin in bulk: one output record per input line, sentence or JSON record.
