@@ -49,6 +49,7 @@ def train_once(data: Path, seed: int, workdir: Path, options: list[str]) -> dict
         "wall_minutes_whole_process": round(wall / 60, 2),
         "peak_rss_mb": round(measured["peak_rss_mb"]),
         **({"selection_minutes_to_selected_epoch": final["selection_minutes_to_best"]} if final else {}),
+        "history": [{k: e[k] for k in ("epoch", "loss", "dev_f1", "seconds") if k in e} for e in log],  # the curves
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,15 +27,22 @@ def _load(name: str) -> dict | None:
 
 
 def _when(name: str, data: dict) -> str:
-    """The machine and date of a result: the file's own date if it records one, else its modification date."""
+    """The machine and date of a result: the date the file records, else the date it was committed."""
     machine = data.get("machine") or {}
     if isinstance(machine, dict):
         where = f"{machine.get('cores', '?')} cores, {machine.get('platform', 'unknown platform')}"
         date = machine.get("date")
     else:
         where, date = str(machine), None
-    date = date or datetime.date.fromtimestamp((RESULTS / name).stat().st_mtime).isoformat()
-    return f"{where}; measured {date}"
+    return f"{where}; measured {date or _committed(RESULTS / name)}"
+
+
+def _committed(path: Path) -> str:
+    """The date the result file was last committed (a checkout gives every file today's modification time),
+    or its modification date outside git or before its first commit."""
+    found = subprocess.run(["git", "log", "-1", "--format=%cs", "--", path.name], cwd=path.parent,
+                           capture_output=True, text=True)
+    return found.stdout.strip() or datetime.date.fromtimestamp(path.stat().st_mtime).isoformat()
 
 
 def _figure(draw: Callable, caption: str) -> bytes:
@@ -96,7 +104,24 @@ def accuracy() -> tuple[str, dict[str, bytes]]:
         axes.set_ylabel("test entity F1 (%)")
         axes.legend(loc="upper right", fontsize=8)
 
-    return "\n".join(text), {"accuracy.png": _figure(draw, _when("accuracy.json", main))}
+    figures = {"accuracy.png": _figure(draw, _when("accuracy.json", main))}
+    curves = [r for r in main["runs"] if r.get("history")]
+    text.append("## Training curves\n")
+    if curves:
+        def draw_curves(axes):
+            for run in curves:
+                axes.plot([e["epoch"] for e in run["history"]], [100 * e["dev_f1"] for e in run["history"]],
+                          marker=".", label=f"seed {run['seed']}")
+            axes.set_xlabel("epoch")
+            axes.set_ylabel("valid entity F1 (%)")
+            axes.legend(fontsize=8)
+
+        figures["curves.png"] = _figure(draw_curves, _when("accuracy.json", main))
+        text.append("![Valid F1 per epoch](img/curves.png)\n")
+    else:
+        text.append("This `accuracy.json` predates the per-epoch history; the next `make bench-accuracy` records it "
+                    "and the curves appear here.\n")
+    return "\n".join(text), figures
 
 
 def speed() -> tuple[str, dict[str, bytes]]:
@@ -188,6 +213,29 @@ def serving() -> tuple[str, dict[str, bytes]]:
     return "\n".join(text), figures
 
 
+def cluster() -> tuple[str, dict[str, bytes]]:
+    data = _load("cluster.json")
+    if data is None:
+        return "# On a cluster\n\nNo `benchmarks/results/cluster.json` yet: run `make bench-cluster`.\n", {}
+    rates = data["tokens_per_s"]
+    corpus = data.get("corpus", {})
+    text = ["# On a cluster\n",
+            f"`tag` on {corpus.get('files', '?')} files ({corpus.get('records', '?'):,} records) with the local engine "
+            f"and with `--engine ray` on the same {data.get('cpus', '?')} CPUs, median of {data.get('runs', '?')} runs; "
+            f"Ray {data.get('versions', {}).get('ray', '?')}. {_when('cluster.json', data)}.\n",
+            "![Tokens per second per setting](img/cluster.png)\n",
+            _table(["setting", "tokens/s", "ratio to local"], [[k, f"{v:,}", data["ratio_by_setting"].get(k, "")]
+                                                           for k, v in rates.items()]),
+            f"Starting a local Ray cluster takes {data.get('ray_cluster_start_median_s', '?')} s (median); a run that "
+            f"starts its own took {data.get('ray_run_starting_its_own_cluster_s', '?')} s in all.\n"]
+
+    def draw(axes):
+        axes.barh(list(rates), list(rates.values()), color="#4c72b0")
+        axes.set_xlabel("tokens per second")
+
+    return "\n".join(text), {"cluster.png": _figure(draw, _when("cluster.json", data))}
+
+
 def rawtext() -> tuple[str, dict[str, bytes]]:
     data = _load("rawtext.json")
     if data is None:
@@ -211,7 +259,8 @@ def formats() -> tuple[str, dict[str, bytes]]:
     return "\n".join(text), {}
 
 
-PAGES = {"accuracy": accuracy, "speed": speed, "serving": serving, "rawtext": rawtext, "formats": formats}
+PAGES = {"accuracy": accuracy, "speed": speed, "serving": serving, "cluster": cluster, "rawtext": rawtext,
+         "formats": formats}
 
 
 def on_files(files: Files, config) -> Files:
