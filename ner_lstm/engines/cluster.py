@@ -60,7 +60,7 @@ class RayOptions:
     shard_bytes: int = SHARD_BYTES
     batch_size: int = BATCH_SIZE
     workers: int | None = None  # actors; default: the cluster's CPUs / threads
-    threads: int | None = None  # onnxruntime threads per actor; default 1 (one actor a CPU measured faster)
+    threads: int | None = None  # onnxruntime threads per actor; default 1 (faster: docs/results "On a cluster")
     address: str | None = None  # an existing cluster ("auto", "ray://host:10001"); None starts one here
 
     def identity(self) -> dict:

@@ -62,7 +62,7 @@ def _versions() -> dict:
 
     from .. import __version__
 
-    backend = keras.backend.backend()  # tensorflow, or jax where benchmarks/gpu.py trains
+    backend = keras.backend.backend()  # tensorflow, or jax where benchmarks/experiments/gpu.py trains
     return {"ner_lstm": __version__, "keras": keras.__version__, backend: import_module(backend).__version__,
             "python": platform.python_version()}
 
