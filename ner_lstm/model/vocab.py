@@ -59,7 +59,7 @@ class Vocab:
     chars: list[str]
     labels: list[str]  # BIOES, the scheme the model is trained on; tags in and out are IOB2
     # The frozen GloVe vectors, looked up by the batch encoder: kept out of the network so the
-    # exported graph stays small (a 400k-row constant in it made the export run out of memory).
+    # exported graph stays small (a 400k-row constant in it took gigabytes to export).
     glove: GloveTable | None = field(default=None, repr=False)
     # Case ids also carry the token's document context class (`data.documents`): case + len(CASES) * class.
     document_context: bool = False
