@@ -1,6 +1,8 @@
 """Optional dependencies. `pip install ner-lstm` tags, scores and serves with onnxruntime alone;
 training needs TensorFlow and friends (`ner-lstm[train]`), Hugging Face datasets their own
-library (`ner-lstm[datasets]`), Parquet input and output pyarrow (`ner-lstm[parquet]`), the Ray engine Ray Data (`ner-lstm[ray]`), spaCy's .spacy files spaCy (`ner-lstm[spacy]`). A missing one is a one-line error saying what to install."""
+library (`ner-lstm[datasets]`), Parquet input and output pyarrow (`ner-lstm[parquet]`), the Ray engine Ray
+Data (`ner-lstm[ray]`), spaCy's .spacy files spaCy (`ner-lstm[spacy]`). A missing one is a one-line error
+saying what to install."""
 from __future__ import annotations
 
 import importlib.util

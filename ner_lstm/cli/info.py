@@ -43,19 +43,20 @@ def _format_info(d: dict) -> str:
              "evidence:     " + ("other mentions' predicted types in the document" if d["network"].get("evidence")
                                  else "none")]
     for split, desc in d["data"].items():
-        lines.append(f"{split + ':':<13} {desc.get('source')} ({desc.get('sentences')} sentences, {desc.get('tokens')} tokens)")
+        lines.append(f"{split + ':':<13} {desc.get('source')} ({desc.get('sentences')} sentences, "
+                     f"{desc.get('tokens')} tokens)")
     scores = d["scores"]
     if scores:
         lines.append(f"selected:     epoch {scores.get('epoch')}")
         if "final" in scores:
             final = scores["final"]
-            lines.append(f"final:        trained on train + dev for the {final['selected_epochs']} epochs chosen on dev "
-                         f"(dev F1 {100 * final['selection_dev']['f1']:.2f} then)")
+            lines.append(f"final:        trained on train + dev for the {final['selected_epochs']} epochs "
+                         f"chosen on dev (dev F1 {100 * final['selection_dev']['f1']:.2f} then)")
         for split in ("dev", "test"):
             if split in scores:
                 s = scores[split]
-                lines.append(f"{split + ' F1:':<13} {100 * s['f1']:.2f} (P {100 * s['precision']:.2f}, R {100 * s['recall']:.2f}; "
-                             f"strict {100 * s['strict']['f1']:.2f})")
+                lines.append(f"{split + ' F1:':<13} {100 * s['f1']:.2f} (P {100 * s['precision']:.2f}, "
+                             f"R {100 * s['recall']:.2f}; strict {100 * s['strict']['f1']:.2f})")
     lines.append("versions:     " + ", ".join(f"{k} {v}" for k, v in d["versions"].items()))
     if "verified_files" in d:
         lines.append(f"verified:     {d['verified_files']} files match the manifest's SHA-256")

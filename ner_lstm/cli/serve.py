@@ -90,13 +90,15 @@ def serve(
         "by default."))] = [],  # noqa: B006
     max_text_chars: Annotated[int, typer.Option(min=1, help="Longest text accepted (413 beyond).")] = 100_000,
     max_texts: Annotated[int, typer.Option(min=1, help="Most texts in one request (413 beyond).")] = 256,
-    max_body_bytes: Annotated[int, typer.Option(min=1, help="Largest request body, refused (413) before it is read.")] = 10 * 1024 * 1024,
+    max_body_bytes: Annotated[int, typer.Option(
+        min=1, help="Largest request body, refused (413) before it is read.")] = 10 * 1024 * 1024,
     max_queue: Annotated[int, typer.Option(min=1, help=("Most sentences waiting to be tagged; beyond, requests get "
         "503 with Retry-After."))] = 2048,
     api_key_env: Annotated[str | None, typer.Option(help=("Environment variable holding the API key clients must "
         "send as 'Authorization: Bearer KEY'."))] = None,
     allow_unauthenticated: Annotated[bool, typer.Option(help="Listen beyond loopback without an API key.")] = False,
-    ssl_certfile: Annotated[Path | None, typer.Option(help="Certificate (PEM) to speak HTTPS; needs --ssl-keyfile.")] = None,
+    ssl_certfile: Annotated[Path | None, typer.Option(
+        help="Certificate (PEM) to speak HTTPS; needs --ssl-keyfile.")] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="Private key (PEM) of --ssl-certfile.")] = None,
     log_level: Annotated[LogLevel, typer.Option(help="Log verbosity; info logs one line per request.")] = LogLevel.info,
 ) -> None:

@@ -22,7 +22,8 @@ def train(
     test: Annotated[Optional[Path], typer.Option(help="Test corpus, scored once with the selected model.")] = None,
     dataset: Annotated[Optional[str], typer.Option(help=("Hugging Face dataset id or local dataset folder, instead "
         "of --train."))] = None,
-    revision: Annotated[Optional[str], typer.Option(help="Dataset revision (hub default: refs/convert/parquet).")] = None,
+    revision: Annotated[Optional[str], typer.Option(
+        help="Dataset revision (hub default: refs/convert/parquet).")] = None,
     model: ModelOption = DEFAULT_MODEL,
     epochs: Annotated[int, typer.Option(min=1, help="Most epochs to train.")] = 30,
     patience: Annotated[int, typer.Option(min=1, help="Stop after this many epochs without a better dev F1.")] = 8,
@@ -95,7 +96,8 @@ def train(
         typer.echo(f"trained on train + dev for the {summary['best_epoch']} epochs chosen on dev "
                    f"(dev F1 {100 * summary['best_dev_f1']:.2f} then); model saved in {model}")
     else:
-        typer.echo(f"best epoch {summary['best_epoch']}: dev F1 {100 * summary['best_dev_f1']:.2f}; model saved in {model}")
+        typer.echo(f"best epoch {summary['best_epoch']}: dev F1 {100 * summary['best_dev_f1']:.2f}; "
+                   f"model saved in {model}")
     if "test" in summary:
         typer.echo(f"test F1 {100 * summary['test']['f1']:.2f} (conlleval-compatible)")
 
@@ -114,7 +116,8 @@ def _train_seeds(corpora, model, options, seeds: list[int], run_one) -> None:
 
     def report(run: dict) -> None:
         test = f", test F1 {100 * run['test_f1']:.2f}" if "test_f1" in run else ""
-        typer.echo(f"seed {run['seed']}: dev F1 {100 * run['dev_f1']:.2f}{test} (epoch {run['epoch']} of {run['epochs']})")
+        typer.echo(f"seed {run['seed']}: dev F1 {100 * run['dev_f1']:.2f}{test} "
+                   f"(epoch {run['epoch']} of {run['epochs']})")
 
     figures = train_seeds(corpora, model, options, seeds, report, run_one)
     for split in ("dev_f1", "test_f1"):
@@ -122,4 +125,5 @@ def _train_seeds(corpora, model, options, seeds: list[int], run_one) -> None:
             s = figures[split]
             typer.echo(f"{split.split('_')[0]} F1 over {len(seeds)} seeds: {s['mean']:.2f} ± {s['std']:.2f} "
                        f"(min {s['min']:.2f}, max {s['max']:.2f})")
-    typer.echo(f"kept seed {figures['selected_seed']} (best dev F1) in {model}; every seed's figures are in its metrics.json")
+    typer.echo(f"kept seed {figures['selected_seed']} (best dev F1) in {model}; "
+               "every seed's figures are in its metrics.json")

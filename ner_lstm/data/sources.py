@@ -245,7 +245,8 @@ def dataset_sentence(tokens: Sequence[str], tags: Sequence[Any] | None, names: l
     return Sentence(list(tokens), labels, source=source, line=row)
 
 
-def dataset_records(split: Any, name: str, token_field: str = "tokens", tag_field: str = "ner_tags") -> Iterator[Record]:
+def dataset_records(split: Any, name: str, token_field: str = "tokens",
+                    tag_field: str = "ner_tags") -> Iterator[Record]:
     """Rows of a `datasets` split as records (rows numbered from 1); other columns pass through."""
     if token_field not in split.column_names:
         raise InputError(f"has no column {token_field!r} (columns: {', '.join(split.column_names)})", name)

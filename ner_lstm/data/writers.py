@@ -141,7 +141,8 @@ def record_html(record, tagged: Sequence[Tagged]) -> str:
     for e in _record_entities(record, tagged):
         css = e.label if e.label in KNOWN_CLASSES else "other"
         pieces += [html.escape(text[position : e.start]),
-                   f'<mark class="{css}" data-label="{html.escape(e.label)}" title="{html.escape(e.label)} {e.score:.2f}">'
+                   f'<mark class="{css}" data-label="{html.escape(e.label)}" '
+                   f'title="{html.escape(e.label)} {e.score:.2f}">'
                    f"{html.escape(text[e.start : e.end])}</mark>"]
         position = e.end
     return "<p>" + "".join(pieces) + html.escape(text[position:]) + "</p>\n"

@@ -260,7 +260,8 @@ def tag_on_ray(model: Path, inputs: list[str], output: str, options: RayOptions,
     if options.output_format not in RAY_FORMATS:
         raise UsageError(f"--engine ray writes {' or '.join(RAY_FORMATS)} shards, not {options.output_format}")
     if "\n".encode(options.encoding) != b"\n":
-        raise UsageError(f"--engine ray cuts inputs at line breaks, which {options.encoding} does not write as one byte")
+        raise UsageError(f"--engine ray cuts inputs at line breaks, which {options.encoding} does not write "
+                         "as one byte")
     sources = expand_sources(inputs)
     seen = [source_identity(s) for s in sources]
     files = model_files(model)

@@ -196,7 +196,8 @@ def tag_stream(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Cal
 
 def tag_files(tagger: Tagger | ModelSpec, inputs: list[str], output: Path | None, input_format: str = "auto",
               output_format: str = "jsonl", resume: bool = False, encoding: str = "utf-8",
-              workers: int = 1, field_prefix: str = "", fields: Fields = Fields(), progress: Counts | None = None) -> dict:
+              workers: int = 1, field_prefix: str = "", fields: Fields = Fields(),
+              progress: Counts | None = None) -> dict:
     """Tag every input into its output; outputs appear complete (renamed into place) or not at all.
 
     With `resume`, complete outputs are skipped and a partial one continues after its last
@@ -253,7 +254,8 @@ def tag_dataset_split(tagger: Tagger | ModelSpec, split: Any, name: str, output:
                          f"{output_format} output is for input files")
     progress = progress or Counts()
     try:
-        write_output(output, lambda out: tag_stream(tagger, dataset_records(split, name), lambda text, _: out.write(text),
-                                                    output_format, name, progress, workers, field_prefix))
+        write_output(output, lambda out: tag_stream(tagger, dataset_records(split, name),
+                                                    lambda text, _: out.write(text), output_format, name, progress,
+                                                    workers, field_prefix))
     finally:
         progress.close()

@@ -111,8 +111,8 @@ def emissions_graph(model):
     bilstm = model.get_layer("bilstm")
     w, r, b = zip(_lstm_weights(bilstm.forward_layer), _lstm_weights(bilstm.backward_layer))
     units = bilstm.forward_layer.units
-    lengths = g.op("ReduceSum", g.op("Cast", g.op("Not", g.op("Equal", word, g.const("zero_i32", np.array(0, np.int32)))), to=INT32),
-                   g.const("axis_words", np.array([1])), keepdims=0)
+    present = g.op("Not", g.op("Equal", word, g.const("zero_i32", np.array(0, np.int32))))
+    lengths = g.op("ReduceSum", g.op("Cast", present, to=INT32), g.const("axis_words", np.array([1])), keepdims=0)
     hidden = g.op("LSTM", g.op("Transpose", features, perm=[1, 0, 2]), g.const("lstm_w", np.stack(w)),
                   g.const("lstm_r", np.stack(r)), g.const("lstm_b", np.stack(b)), lengths,
                   direction="bidirectional", hidden_size=units)  # (words, 2, batch, units), zero past each length

@@ -62,7 +62,7 @@ class EntitiesRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     texts: list[str] | None = Field(None, examples=[[WARM_UP]])
-    tokens: list[list[str]] | None = Field(None, examples=[[["Major", "Tom", "is", "a", "great", "battle", "commander", "."]]])
+    tokens: list[list[str]] | None = Field(None, examples=[[WARM_UP[:-1].split() + ["."]]])
     min_score: float | None = Field(None, ge=0.0, le=1.0, description="Leave out entities scored below this.")
 
     @model_validator(mode="after")
@@ -130,8 +130,8 @@ def _parse(body: bytes, options: ServeOptions) -> tuple[EntitiesRequest, list[tu
     try:
         request = EntitiesRequest.model_validate(data)
     except ValidationError as err:
-        raise HTTPException(422, [{"loc": ["body", *e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
-                                  for e in err.errors()]) from None
+        raise HTTPException(422, [{"loc": ["body", *e.get("loc", ())], "msg": e.get("msg", ""),
+                                   "type": e.get("type", "")} for e in err.errors()]) from None
     _check_limits(request, options)
     if request.texts is not None:
         return request, [(text, split_text(text)) for text in request.texts]

@@ -88,9 +88,11 @@ def score_tagger(tagger: Any, sentences: Sequence[Any]) -> dict:
 def format_report(scores: dict) -> str:
     """A table for people: conlleval-compatible figures first, strict IOB2 figures beside them."""
     strict = scores.get("strict")
-    lines = [f"{'type':<8} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}" + ("   strict f1" if strict else "")]
+    header = f"{'type':<8} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}"
+    lines = [header + ("   strict f1" if strict else "")]
     for label, v in [*sorted(scores["per_type"].items()), ("overall", scores)]:
-        row = f"{label:<8} {100 * v['precision']:>9.2f} {100 * v['recall']:>7.2f} {100 * v['f1']:>7.2f} {v['support']:>8}"
+        row = (f"{label:<8} {100 * v['precision']:>9.2f} {100 * v['recall']:>7.2f} {100 * v['f1']:>7.2f} "
+               f"{v['support']:>8}")
         if strict:
             strict_f1 = strict if label == "overall" else strict["per_type"].get(label, {})
             row += f"   {100 * strict_f1.get('f1', 0.0):>9.2f}"

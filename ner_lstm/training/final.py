@@ -38,7 +38,8 @@ def train_final(corpora: Corpora, model_dir: Path, options: TrainOptions) -> dic
     selection = train_model(replace(corpora, test=None), work, replace(options, overwrite=True))
     epochs = selection["best_epoch"]
     if not epochs:
-        raise UsageError("the selection run finished no epoch (--max-minutes too small?), so --final has no epoch count")
+        raise UsageError("the selection run finished no epoch (--max-minutes too small?), so --final has no "
+                         "epoch count")
     if options.verbose:
         print(f"selected {epochs} epochs on dev (F1 {100 * selection['best_dev_f1']:.2f}); "
               f"training on train + dev for {epochs} epochs", flush=True)

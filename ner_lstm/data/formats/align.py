@@ -101,7 +101,8 @@ def map_label(label: str, mapping: dict[str, str], where: str) -> str | None:
     if label == "O":
         return None
     if not label or any(c.isspace() for c in label):
-        raise InputError(f"label {label!r} contains spaces; rename it, e.g. --map-label '{label}={'_'.join(label.split())}'",
+        renamed = "_".join(label.split())
+        raise InputError(f"label {label!r} contains spaces; rename it, e.g. --map-label '{label}={renamed}'",
                          *located(where))
     return label
 

@@ -175,4 +175,5 @@ def task_json(text: str, spans: list[Span], fields: dict, kind: str = "annotatio
 def labelling_config(labels: list[str]) -> str:
     """The labelling interface these tasks fit (paste it into the project's settings)."""
     tags = "".join(f'<Label value="{label}"/>' for label in labels)
-    return f'<View><Labels name="{FROM_NAME}" toName="{TO_NAME}">{tags}</Labels><Text name="{TO_NAME}" value="$text"/></View>'
+    return (f'<View><Labels name="{FROM_NAME}" toName="{TO_NAME}">{tags}</Labels>'
+            f'<Text name="{TO_NAME}" value="$text"/></View>')
