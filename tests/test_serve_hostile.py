@@ -162,7 +162,25 @@ def test_lone_surrogates_are_read_as_replacement_characters(trained_model, tagge
     assert json.loads((tmp_path / "out.jsonl").read_text("utf-8"))["text"] == "Major Tom \ufffd flew to Paris."
 
 
-def test_health_answers_while_the_largest_request_is_tagged(trained_model, tagger):
+def test_health_answers_while_the_largest_request_is_tagged(trained_model, tagger, monkeypatch):
+    import threading
+
+    import ner_lstm.serve.app as served
+
+    on_the_loop: list[str] = []
+
+    def watched(name, work):
+        def run_it(*args, **kwargs):
+            if threading.current_thread() is threading.main_thread():  # asyncio.run's loop runs here
+                on_the_loop.append(name)
+            return work(*args, **kwargs)
+        return run_it
+
+    monkeypatch.setattr(served, "_parse", watched("parse", served._parse))
+    monkeypatch.setattr(served, "_answer", watched("answer", served._answer))
+    recording = Recording(tagger)
+    recording.decode = watched("decode", tagger.decode)
+    recording.emission_rows = watched("network", recording.emission_rows)
     options = ServeOptions(max_texts=48, max_text_chars=20_000, max_queue=20_000)
     text = " ".join(f"Major Tom met Ground Control in Paris on day {i} ." for i in range(350))[:20_000]
 
@@ -180,9 +198,10 @@ def test_health_answers_while_the_largest_request_is_tagged(trained_model, tagge
         order.append("health")
         return await task, health, order
 
-    largest, health, order = run(trained_model, options, talk, tagger)
+    largest, health, order = run(trained_model, options, talk, recording)
     assert health.status_code == 200 and largest.status_code == 200
     assert order == ["health", "largest"], "parsing, splitting, tagging and the answer are off the event loop"
+    assert on_the_loop == [], f"done on the event loop: {on_the_loop}"
 
 
 def test_an_api_key_is_required_when_set_and_compared_as_a_bearer_token(trained_model, tagger):

@@ -34,7 +34,7 @@ from ..data.sources import Fields  # noqa: E402
 from ..data.writers import writer_for  # noqa: E402
 from ..errors import Interrupted, NerError, UsageError  # noqa: E402
 from ..files import publish  # noqa: E402
-from ..inference.bundle import MANIFEST_FILE, check_dir, read_json  # noqa: E402
+from ..inference.bundle import MANIFEST_FILE, check_dir, plain_file_name, read_json  # noqa: E402
 from ..inference.tagger import BATCH_SIZE, Tagger  # noqa: E402
 from .local import render_window, windows  # noqa: E402
 from .outputs import OUTPUT_EXTENSIONS, rows_table  # noqa: E402
@@ -85,7 +85,7 @@ def materialise_model(files: dict[str, bytes], cache: Path = MODEL_CACHE) -> Pat
     (several actors on one node share it; a copy already there is reused). Only the most recently used
     models are kept: an actor that needs an evicted one writes it again from the object store."""
     for name in files:
-        if Path(name).name != name or name in ("", ".", ".."):
+        if not plain_file_name(name):
             raise UsageError(f"the model's {MANIFEST_FILE} lists {name!r}, which is not a file name")
     digest = hashlib.sha256(files[MANIFEST_FILE]).hexdigest()[:24]
     target = cache / digest

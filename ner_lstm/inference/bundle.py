@@ -101,6 +101,11 @@ def write_manifest(directory: Path) -> None:
     write_json(directory / MANIFEST_FILE, {"format_version": FORMAT_VERSION, "files": files})
 
 
+def plain_file_name(name: str) -> bool:
+    """A manifest names files in the model directory: no folder, no `..`, nothing absolute."""
+    return Path(name).name == name and name not in ("", ".", "..")
+
+
 def verify_manifest(path: Path, full: bool = False) -> int:
     """Check the files of a model directory against its manifest: every listed file's size, the SHA-256
     of those in HASHED_AT_LOAD (of all when `full`), and that none of those is present but unlisted.
@@ -118,7 +123,7 @@ def verify_manifest(path: Path, full: bool = False) -> int:
                              "was saved")
     for name, expected in files.items():
         file = path / name
-        if Path(name).name != name or name in ("", ".", ".."):
+        if not plain_file_name(name):
             raise ModelError(f"{path / MANIFEST_FILE}: lists {name!r}, which is not a file name")
         if not file.is_file():
             raise ModelError(f"{file}: missing (listed in {MANIFEST_FILE}); restore or retrain the model")
