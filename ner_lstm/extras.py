@@ -1,7 +1,8 @@
 """Optional dependencies. `pip install ner-lstm` tags, scores and serves with onnxruntime alone;
 training needs TensorFlow and friends (`ner-lstm[train]`), Hugging Face datasets their own
 library (`ner-lstm[datasets]`), Parquet input and output pyarrow (`ner-lstm[parquet]`), the Ray engine Ray
-Data (`ner-lstm[ray]`), spaCy's .spacy files spaCy (`ner-lstm[spacy]`). A missing one is a one-line error
+Data (`ner-lstm[ray]`), spaCy's .spacy files spaCy (`ner-lstm[spacy]`), `evaluate --report`'s figures
+matplotlib (`ner-lstm[report]`). A missing one is a one-line error
 saying what to install."""
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ EXTRAS = {
     "parquet": ("pyarrow",),
     "ray": ("ray", "pyarrow"),
     "spacy": ("spacy",),
+    "report": ("matplotlib",),
 }
 
 

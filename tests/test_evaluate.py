@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ner_lstm.data.corpus import spans
-from ner_lstm.training.evaluate import format_report, score
+from ner_lstm.evaluation.scores import format_report, score
 
 
 def test_hand_computed_scores():

@@ -50,7 +50,10 @@ def test_resume_restores_weights_optimizer_and_counters(corpus, tmp_path):
     assert summary["epochs"] == 3
     log = [json.loads(line) for line in (model_dir / "training.jsonl").read_text().splitlines()]
     assert [entry["epoch"] for entry in log] == [1, 2, 3]
-    second.finish()
+    second.finish(dev)
+    assert json.loads((model_dir / "calibration.json").read_text())["method"] == "temperature"
+    recorded = json.loads((model_dir / "metrics.json").read_text())["calibration"]
+    assert recorded["dev"]["entities"] > 0 and {"ece_before", "ece_after"} <= set(recorded["dev"])
     assert not checkpoint_dir(model_dir).exists()
 
 

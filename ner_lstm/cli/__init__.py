@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-from . import convert, evaluate, info, predict, serve, tag, train  # noqa: F401  (registers the commands)
+from . import calibrate, convert, evaluate, info, patterns, predict, serve, tag, train  # noqa: F401  (registers the commands)
 from .common import app
 
 __all__ = ["app"]

@@ -73,6 +73,29 @@ BackendOption = Annotated[Backend, typer.Option(help=("Inference engine: the ONN
     "Keras."))]
 ThreadsOption = Annotated[Optional[int], typer.Option("--threads", min=1, help=("CPU threads for the network "
     "(default: the CPUs this process may use)."))]
+
+
+class PatternsMode(str, Enum):
+    override = "override"
+    fill = "fill"
+
+
+PatternsOption = Annotated[Optional[list[Path]], typer.Option("--patterns", help=("Entity patterns in spaCy's "
+    "EntityRuler JSONL ({\"label\": \"ORG\", \"pattern\": \"Acme Corp\"}, or token patterns with ORTH, TEXT, "
+    "LOWER), matched on the tokens after the model, besides the model's own (repeatable)."))]
+PatternsModeOption = Annotated[Optional[PatternsMode], typer.Option(help=("override: a pattern match replaces the "
+    "model entities it overlaps (the default); fill: a match is kept only where the model found nothing."))]
+MinScoreOption = Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help=("Leave out entities whose "
+    "(calibrated) score is below this; their tokens are tagged O."))]
+
+
+def with_rules(tagger, patterns: Optional[list[Path]], mode: Optional[PatternsMode], min_score: Optional[float]):
+    """The tagger with the command line's entity patterns and score threshold."""
+    tagger.use_patterns(patterns or [], mode.value if mode else None)
+    tagger.min_score = min_score
+    return tagger
+
+
 # The old name of --threads (predict) and of --processes / --actors (tag): accepted, with a warning.
 OldWorkersOption = Annotated[Optional[int], typer.Option("--workers", min=1, hidden=True)]
 

@@ -32,6 +32,16 @@ def _vectors_line(v: dict) -> str:
     return f"{v['source']} ({v['words']} words, {v['dim']} dimensions, {'cased' if v.get('cased') else 'lowercased'})"
 
 
+def _calibration_line(c: dict) -> str:
+    if c.get("method", "none") == "none":
+        return "raw (the lowest CRF marginal of an entity's tags; not calibrated)"
+    line = f"calibrated on dev ({c['method']}, temperature {c['temperature']:g})"
+    for split in ("dev", "test"):
+        if split in c:
+            line += f"; {split} ECE {c[split]['ece_before']:.4f} -> {c[split]['ece_after']:.4f}"
+    return line
+
+
 def _format_info(d: dict) -> str:
     lines = [f"model:        {d['model']} (format {d['format_version']})",
              f"labels:       {', '.join(d['labels'])}",
@@ -57,6 +67,8 @@ def _format_info(d: dict) -> str:
                 s = scores[split]
                 lines.append(f"{split + ' F1:':<13} {100 * s['f1']:.2f} (P {100 * s['precision']:.2f}, "
                              f"R {100 * s['recall']:.2f}; strict {100 * s['strict']['f1']:.2f})")
+    lines.append("scores:       " + _calibration_line(d.get("calibration", {})))
+    lines.append(f"patterns:     {d.get('patterns', 0)} entity pattern(s) applied after the network")
     lines.append("versions:     " + ", ".join(f"{k} {v}" for k, v in d["versions"].items()))
     if "verified_files" in d:
         lines.append(f"verified:     {d['verified_files']} files match the manifest's SHA-256")

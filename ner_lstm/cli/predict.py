@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from .common import (DEFAULT_MODEL, Backend, BackendOption, ModelOption, OldWorkersOption, ThreadsOption, app,
-                     handle_errors, renamed)
+from .common import (DEFAULT_MODEL, Backend, BackendOption, MinScoreOption, ModelOption, OldWorkersOption,
+                     PatternsModeOption, PatternsOption, ThreadsOption, app, handle_errors, renamed, with_rules)
 
 
 class PredictFormat(str, Enum):
@@ -26,6 +26,9 @@ def predict(
         "line of 'tag' output) or conll."))] = PredictFormat.inline,
     backend: BackendOption = Backend.auto,
     threads: ThreadsOption = None,
+    min_score: MinScoreOption = None,
+    patterns: PatternsOption = None,
+    patterns_mode: PatternsModeOption = None,
     workers: OldWorkersOption = None,
 ) -> None:
     """Tag raw text: split into sentences and tokens, then print entities with their offsets.
@@ -42,7 +45,8 @@ def predict(
         text = sys.stdin.read()
     if not text.strip():
         raise InputError("nothing to tag: the text is empty")
-    tagger = Tagger.load(model, backend.value, renamed(workers, threads, "--threads"))
+    tagger = with_rules(Tagger.load(model, backend.value, renamed(workers, threads, "--threads")), patterns,
+                        patterns_mode, min_score)
     record = Record(source="text", id=1, sentences=[], text=text)
     write = writer_for("jsonl" if output_format is PredictFormat.json else output_format.value)
     typer.echo(write(record, tagger.predict(text)), nl=False)

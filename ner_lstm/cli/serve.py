@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT_MODEL, ModelOption, app, handle_errors
+from .common import DEFAULT_MODEL, ModelOption, PatternsModeOption, PatternsOption, app, handle_errors
 
 
 def _drained(signum: int, frame: object) -> None:
@@ -101,6 +101,8 @@ def serve(
         help="Certificate (PEM) to speak HTTPS; needs --ssl-keyfile.")] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="Private key (PEM) of --ssl-certfile.")] = None,
     log_level: Annotated[LogLevel, typer.Option(help="Log verbosity; info logs one line per request.")] = LogLevel.info,
+    patterns: PatternsOption = None,
+    patterns_mode: PatternsModeOption = None,
 ) -> None:
     """Serve the model over HTTP: POST /v1/entities, GET /v1/model, GET /health, GET /metrics, the page at /,
     the API at /docs.
@@ -124,7 +126,12 @@ def serve(
     _check_tls(ssl_certfile, ssl_keyfile)
     logging.basicConfig(level=log_level.value.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     options = ServeOptions(max_batch_size, max_wait_ms, max_text_chars, max_texts, tuple(cors_origin), max_body_bytes,
-                           max_queue, api_key)
+                           max_queue, api_key, tuple(map(str, patterns or [])),
+                           patterns_mode.value if patterns_mode else None)
+    from ..inference.patterns import read_patterns
+
+    for file in patterns or []:
+        read_patterns(file)  # a malformed pattern file is a one-line error before the server starts
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, _drained)
     # The event loop shares the GIL with the threads that parse, tag and answer: a shorter turn lets it

@@ -11,8 +11,8 @@ if TYPE_CHECKING:
     from ..data.sources import Fields
 
 from ..engines import SHARD_BYTES
-from .common import (DEFAULT_MODEL, Backend, BackendOption, Encoding, ModelOption, OldWorkersOption, app,
-                     handle_errors, renamed)
+from .common import (DEFAULT_MODEL, Backend, BackendOption, Encoding, MinScoreOption, ModelOption, OldWorkersOption,
+                     PatternsModeOption, PatternsOption, app, handle_errors, renamed)
 
 
 class InputFormat(str, Enum):
@@ -84,6 +84,9 @@ def tag(
     shard_size: Annotated[int, typer.Option(min=1, help=("Ray engine: bytes of input per output shard, the unit of "
         "work, retry and --resume."))] = SHARD_BYTES,
     encoding: Encoding = "utf-8",
+    min_score: MinScoreOption = None,
+    patterns: PatternsOption = None,
+    patterns_mode: PatternsModeOption = None,
 ) -> None:
     """Tag files, directories or stdin in bulk: one output record per input line, sentence or JSON record.
 
@@ -102,6 +105,9 @@ def tag(
     check_dir(model)  # fail before reading any input; the model itself loads where it runs
     fields = Fields(tokens=tokens_field, text=text_field)
     if engine is Engine.ray:
+        if patterns or patterns_mode or min_score is not None:
+            raise UsageError("--engine ray applies the model's own patterns; store yours in it with 'ner-lstm "
+                             "patterns', and leave --min-score to the readers of its scores")
         if processes is not None:
             raise UsageError("--processes is for the local engine; --engine ray runs --actors")
         _tag_on_ray(inputs, model, output, dataset, backend, input_format.value, output_format.value, fields,
@@ -111,7 +117,12 @@ def tag(
     if address is not None or threads is not None or actors is not None:
         raise UsageError("--address, --threads and --actors are for --engine ray")
     workers = renamed(workers, processes, "--processes") or 1
-    tagger = ModelSpec(str(model), backend.value, batch_size)
+    from ..inference.patterns import read_patterns
+
+    for file in patterns or []:
+        read_patterns(file)  # a malformed pattern file fails before any input is read
+    tagger = ModelSpec(str(model), backend.value, batch_size, tuple(map(str, patterns or [])),
+                       patterns_mode.value if patterns_mode else None, min_score)
     if dataset is not None:
         from ..data.sources import load_hub_dataset, require_split
 

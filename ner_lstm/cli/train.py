@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from .calibrate import Method, MethodOption
 from .common import (DEFAULT_MODEL, Encoding, LabelledFormat, LabelledFormatOption, MapLabelOption, ModelOption,
                      StrictSpansOption, TagColumn, TextFieldOption, app, handle_errors, span_options)
 
@@ -51,6 +52,9 @@ def train(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing model directory.")] = False,
     final: Annotated[bool, typer.Option(help=("After choosing the epoch count on dev, retrain on train + dev for "
         "that many epochs and keep that model (report its test F1 apart: it has no dev score)."))] = False,
+    calibration: MethodOption = Method.temperature,
+    patterns: Annotated[Optional[Path], typer.Option(help=("Entity patterns (spaCy EntityRuler JSONL) to store in "
+        "the model: every use of it applies them after the network."))] = None,
     input_format: LabelledFormatOption = LabelledFormat.auto,
     map_label: MapLabelOption = None,
     strict_spans: StrictSpansOption = False,
@@ -73,9 +77,14 @@ def train(
     from ..training.train import TrainOptions, check_target, train_model
 
     check_target(model, resume, overwrite)  # before reading any data: fail fast
+    if patterns is not None:
+        from ..inference.patterns import read_patterns
+
+        read_patterns(patterns)
     options = TrainOptions(epochs=epochs, patience=patience, batch_size=batch_size, learning_rate=learning_rate,
                            seed=seed, max_minutes=max_minutes, resume=resume, overwrite=overwrite,
-                           verbose=1 if sys.stdout.isatty() else 2)
+                           verbose=1 if sys.stdout.isatty() else 2, calibration=calibration.value,
+                           patterns=None if patterns is None else str(patterns.resolve()))
     options.model.embeddings = embeddings if embeddings in ("glove", "none") else str(Path(embeddings).resolve())
     options.model.lm_weight = lm_weight
     options.model.document_context = document_context

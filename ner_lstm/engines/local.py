@@ -42,6 +42,9 @@ class ModelSpec:
     path: str
     backend: str = "auto"
     batch_size: int = BATCH_SIZE
+    patterns: tuple[str, ...] = ()  # entity pattern files applied besides the model's own
+    patterns_mode: str | None = None
+    min_score: float | None = None
     loaded: Tagger | None = None
 
     @property
@@ -52,6 +55,8 @@ class ModelSpec:
         if self.loaded is None:
             self.loaded = Tagger.load(self.path, self.backend)
             self.loaded.batch_size = self.batch_size
+            self.loaded.use_patterns(self.patterns, self.patterns_mode)
+            self.loaded.min_score = self.min_score
         return self.loaded
 
 

@@ -10,7 +10,9 @@ NAME/vocab.json      trained words, characters, labels
 NAME/crf.json        the CRF's transition, start and end scores and the map of other mentions' evidence
                      (for decoding without Keras)
 NAME/model.onnx      the network exported for onnxruntime (written with every saved model)
-NAME/metrics.json    scores of the selected epoch
+NAME/calibration.json the map from raw to calibrated entity scores, fitted on dev (optional)
+NAME/patterns.jsonl  entity patterns applied after the model (optional; `train --patterns`, `ner-lstm patterns`)
+NAME/metrics.json    scores of the selected epoch, and the calibration's ECE before and after
 NAME/training.jsonl  one line per epoch; training.png plots it
 NAME/manifest.json   size and SHA-256 of every other file, written last
 ```
@@ -39,7 +41,7 @@ REQUIRED = ("config.json", "vocab.json", CRF_FILE, ONNX_FILE, MANIFEST_FILE)
 # What tagging reads and can hash in milliseconds: SHA-256 checked at every load. The large vector table
 # (glove.npy, tens to hundreds of MB, memory-mapped) is checked by size and shape; `info --verify` hashes all.
 HASHED_AT_LOAD = ("config.json", "vocab.json", CRF_FILE, ONNX_FILE, MODEL_FILE, "glove_words.npy",
-                  "glove_long_words.json")
+                  "glove_long_words.json", "calibration.json", "patterns.jsonl")
 
 
 def save_bundle(
@@ -219,11 +221,25 @@ def describe(path: Path, verify: bool = False) -> dict:
         "training": config.get("training", {}),
         "data": config.get("data", {}),
         "scores": metrics,
+        "calibration": {**_calibration_of(path), **metrics.get("calibration", {})},
+        "patterns": _count_lines(path / "patterns.jsonl"),
         "versions": config.get("versions", {}),
     }
     if verified is not None:
         description["verified_files"] = verified
     return description
+
+
+def _calibration_of(path: Path) -> dict:
+    from .calibration import read_calibration
+
+    found = read_calibration(path).to_json()
+    found.pop("isotonic", None)
+    return found
+
+
+def _count_lines(path: Path) -> int:
+    return sum(1 for line in path.read_text("utf-8").splitlines() if line.strip()) if path.is_file() else 0
 
 
 def _vectors_of(vocab: Any) -> dict:

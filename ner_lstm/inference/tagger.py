@@ -22,7 +22,9 @@ from ..model.crf_numpy import FORBIDDEN, bioes_constraints, marginals_numpy, vit
 from ..model.evidence import evidence, evidence_width, type_map
 from ..model.vocab import Vocab
 from .bundle import CRF_FILE, check_dir, crf_json, read_json, read_vocab
+from .calibration import Calibration, read_calibration
 from .entities import Entity, entities
+from .patterns import PATTERNS_FILE, Match, Patterns, read_patterns
 
 BACKENDS = ("auto", "onnx", "keras")
 # Sentences per batch (padded tokens are capped at 32 per sentence slot): onnxruntime keeps the memory of
@@ -39,10 +41,15 @@ class Tagged:
     sentence: Sentence
     tags: list[str]
     confidence: list[float] = field(default_factory=list)
+    calibration: Calibration = field(default_factory=Calibration, repr=False)
+    matches: list[Match] = field(default_factory=list)  # entity patterns written into `tags`
 
     @cached_property
     def entities(self) -> list[Entity]:
-        return entities(self.tags, *_surface(self.sentence), self.confidence) if self.confidence else []
+        if not self.confidence:
+            return []
+        return entities(self.tags, *_surface(self.sentence), self.confidence, self.calibration.entity_score,
+                        self.matches)
 
 
 def _surface(sentence: Sentence) -> tuple[list[tuple[int, int]], str]:
@@ -62,6 +69,9 @@ class Tagger:
         self.batch_size = BATCH_SIZE
         self.source: tuple[str, str] | None = None  # (model directory, backend), to load it again elsewhere
         self.config = config or {}
+        self.calibration = Calibration()  # the model's calibration.json, when `load` finds one
+        self.min_score: float | None = None  # entities scored below it are left out (their tokens tagged O)
+        self.patterns: Patterns | None = None  # entity patterns applied after the CRF
         self.set_crf(crf)
 
     def set_crf(self, crf: dict) -> None:
@@ -107,7 +117,17 @@ class Tagger:
         else:
             tagger = cls._load_onnx(path, vocab, config, threads)
         tagger.source = (str(path), backend)
+        tagger.calibration = read_calibration(path)
+        if (path / PATTERNS_FILE).is_file():
+            tagger.patterns = Patterns(read_patterns(path / PATTERNS_FILE))
         return tagger
+
+    def use_patterns(self, files: Sequence[str | Path] = (), mode: str | None = None) -> None:
+        """Add the patterns of `files` after the model's own, and choose how matches meet model entities."""
+        own = self.patterns.patterns if self.patterns is not None else []
+        added = [pattern for file in files for pattern in read_patterns(file)]
+        if own or added:
+            self.patterns = Patterns([*own, *added], mode or (self.patterns.mode if self.patterns else "override"))
 
     @classmethod
     def _load_keras(cls, path: Path, vocab: Vocab, config: dict) -> Tagger:
@@ -232,15 +252,44 @@ class Tagger:
         return dict(zip(order, evidence([sentences[i] for i in order], [rows[i] for i in order], self.types)))
 
     def _decode(self, sentences: Sequence[Sentence], emissions: np.ndarray, scores: bool) -> list[Tagged]:
+        """Viterbi paths, then marginals at the calibrated temperature (the paths do not depend on it), then
+        the entity patterns and `min_score`."""
         lengths = np.array([len(s) for s in sentences])
         params = (self.transitions, self.start, self.end)
         paths = viterbi_numpy(emissions, lengths, *params)
-        probs = marginals_numpy(emissions, lengths, *params) if scores else None
+        scores = scores or self.min_score is not None
+        probs = None
+        if scores:
+            scale = np.float32(1 / self.calibration.temperature)
+            probs = marginals_numpy(emissions * scale, lengths, *(p * scale for p in params))
         out = []
         for row, (sentence, path) in enumerate(zip(sentences, paths)):
             confidence = [] if probs is None else probs[row, np.arange(len(path)), path].tolist()
-            out.append(Tagged(sentence, self.vocab.tags_of(path), confidence))
+            tagged = Tagged(sentence, self.vocab.tags_of(path), confidence, self.calibration)
+            if self.patterns is not None or self.min_score is not None:
+                tagged = self._rules(tagged, None if probs is None else probs[row])
+            out.append(tagged)
         return out
+
+    def _rules(self, tagged: Tagged, probs: np.ndarray | None) -> Tagged:
+        """Leave out entities scored below `min_score`, then write the pattern matches in; a token whose tag
+        changed gets its new tag's confidence (the marginal of O, or 1.0 inside a match)."""
+        tags = list(tagged.tags)
+        if self.min_score is not None:
+            for entity in tagged.entities:
+                if entity.score < self.min_score:
+                    tags[entity.token_start : entity.token_end] = ["O"] * (entity.token_end - entity.token_start)
+        matches: list[Match] = []
+        if self.patterns is not None:
+            tags, matches = self.patterns.apply(tags, tagged.sentence.tokens)
+        if tags == tagged.tags and not matches:
+            return tagged
+        confidence = tagged.confidence
+        if probs is not None:
+            outside, inside = self.vocab.labels.index("O"), {t for m in matches for t in range(m.first, m.last)}
+            confidence = [c if new == old else 1.0 if t in inside else float(probs[t, outside])
+                          for t, (c, new, old) in enumerate(zip(confidence, tags, tagged.tags))]
+        return Tagged(tagged.sentence, tags, confidence, self.calibration, matches)
 
     def predict(self, text: str) -> list[Tagged]:
         """Split raw text into sentences and tokens (`data.text`, CoNLL's conventions) and tag them;

@@ -55,6 +55,8 @@ class ServeOptions:
     max_body_bytes: int = 10 * 1024 * 1024
     max_queue: int = 2048
     api_key: str | None = None
+    patterns: tuple[str, ...] = ()  # entity pattern files applied besides the model's own
+    patterns_mode: str | None = None
 
 
 class EntitiesRequest(BaseModel):
@@ -188,6 +190,7 @@ def create_app(model: Path, options: ServeOptions | None = None, tagger: Tagger 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loaded = tagger or await asyncio.to_thread(Tagger.load, model)
+        await asyncio.to_thread(loaded.use_patterns, options.patterns, options.patterns_mode)
         await asyncio.to_thread(loaded.predict, WARM_UP)
         state["description"] = public_description(await asyncio.to_thread(describe, model))
         batcher = MicroBatcher(loaded, options.max_batch_size, options.max_wait_ms / 1000, options.max_queue,

@@ -24,13 +24,14 @@ from .corpora import Corpora
 from ..errors import ModelError, UsageError
 from ..files import write_dir_atomic, write_file_atomic, write_json
 from ..inference.bundle import FORMAT_VERSION, MODEL_FILE, read_json, save_bundle, update_bundle
+from ..inference.patterns import store_patterns
 from ..model.batching import drop_singletons, encode_batch, training_batches
 from ..model.evidence import evidence_width
 from ..model.glove import GloveTable
 from ..model.network import ModelConfig, build_model
 from ..model.vectors import describe_vectors, load_vectors
 from ..model.vocab import Vocab
-from .evaluate import score_tagger
+from ..evaluation.scores import score_tagger
 
 STATE_WEIGHTS = "state.weights.h5"
 
@@ -50,6 +51,8 @@ class TrainOptions:
     resume: bool = False
     overwrite: bool = False
     verbose: int = 1
+    calibration: str = "temperature"  # fitted on dev at the end (`evaluation.calibration`)
+    patterns: str | None = None  # an entity pattern file stored in the model
     model: ModelConfig = field(default_factory=ModelConfig)
 
 
@@ -71,11 +74,12 @@ def _versions() -> dict:
 # changes what is learned, so a checkpoint made with another value cannot be continued.
 STOPPING_OPTIONS = {"epochs", "patience", "max_minutes"}
 RUN_OPTIONS = {"model", "resume", "overwrite", "verbose"}
+AFTER_OPTIONS = {"calibration", "patterns"}  # applied to the selected model, after the epochs
 
 
 def learning_options(options: TrainOptions) -> dict:
     """The options a checkpoint must be resumed with, model hyperparameters included."""
-    kept = {k: v for k, v in asdict(options).items() if k not in STOPPING_OPTIONS | RUN_OPTIONS}
+    kept = {k: v for k, v in asdict(options).items() if k not in STOPPING_OPTIONS | RUN_OPTIONS | AFTER_OPTIONS}
     return {**kept, **{f"model.{k}": v for k, v in options.model.to_json().items()}}
 
 
@@ -395,23 +399,34 @@ class Trainer:
         return {"best_epoch": s["best_epoch"], "best_dev_f1": s["best_f1"], "epochs": s["epoch"],
                 "minutes": round(s["elapsed"] / 60, 2), "minutes_to_best": to_best, "model_dir": str(self.model_dir)}
 
-    def finish(self, test: Sequence[Sentence] | None = None) -> dict | None:
-        """Score `test` once with the selected model, add the scores to it, drop the checkpoint.
+    def finish(self, dev: Sequence[Sentence], test: Sequence[Sentence] | None = None) -> dict | None:
+        """Score `test` once with the selected model, fit its score calibration on `dev`, store its entity
+        patterns, drop the checkpoint.
 
         Scored on the serving twin loaded with the saved weights: loading a second model,
         onnxruntime and the 400k-word vocabulary here would take training's peak past 2 GB.
         Returns the test scores (None without test data).
         """
+        from ..evaluation.calibration import calibrate_model
         from ..inference.tagger import Tagger
 
         scores = None
-        if self.state["best_epoch"] and test:
+        if self.state["best_epoch"]:
             self.model = self.tagger = None  # the training model and its traced function are done with
             gc.collect()
             self.serving.load_weights(self.model_dir / MODEL_FILE)  # exactly the model that was saved
-            scores = score_tagger(Tagger.from_keras(self.serving, self.vocab), test)
-            update_bundle(self.model_dir, lambda tmp: write_json(
-                tmp / "metrics.json", {**read_json(tmp / "metrics.json"), "test": scores}))
+            tagger = Tagger.from_keras(self.serving, self.vocab)
+            if test:
+                scores = score_tagger(tagger, test)
+                update_bundle(self.model_dir, lambda tmp: write_json(
+                    tmp / "metrics.json", {**read_json(tmp / "metrics.json"), "test": scores}))
+            if dev and self.options.calibration != "none":
+                record = calibrate_model(tagger, self.model_dir, self.options.calibration, dev, test)
+                self.say(f"scores calibrated on dev ({record['method']}): ECE {record['dev']['ece_before']:.4f} -> "
+                         f"{record['dev']['ece_after']:.4f}" + (f"; test {record['test']['ece_before']:.4f} -> "
+                         f"{record['test']['ece_after']:.4f}" if "test" in record else ""))
+            if self.options.patterns:
+                store_patterns(self.model_dir, [self.options.patterns])
         shutil.rmtree(checkpoint_dir(self.model_dir), ignore_errors=True)
         return scores
 
@@ -449,7 +464,7 @@ def train_model(corpora: Corpora, model_dir: Path, options: TrainOptions) -> dic
             where = f"the best model so far (epoch {trainer.state['best_epoch']}) is in {model_dir}" \
                 if trainer.state["best_epoch"] else "no epoch had finished, so no model was saved"
             raise Interrupted(f"interrupted: {where}; continue with --resume") from None
-        test_scores = trainer.finish(corpora.test)
+        test_scores = trainer.finish(dev, corpora.test)
     finally:
         shutil.rmtree(vectors_dir, ignore_errors=True)
     if test_scores is not None:

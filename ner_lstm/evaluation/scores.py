@@ -66,15 +66,16 @@ def score_spans(gold: Sequence[Sequence[tuple[int, int, str]]],
             "per_type": {label: figures(*c) for label, c in counts.items() if c[2]}}
 
 
-def score_records(tagger: Any, records: Sequence[Any]) -> dict:
-    """Score labelled records: a span format's on exact character spans against their gold spans, a token
-    format's (no gold spans) on tags (`score_tagger`)."""
+def score_records(records: Sequence[Any], tagged: Sequence[Any]) -> dict:
+    """Score labelled records from their tagged sentences (`tagged`, one per sentence of every record, in order):
+    a span format's on exact character spans against its gold spans, a token format's (no gold spans) on tags."""
     if not all(record.gold_spans is not None for record in records):
-        return score_tagger(tagger, [s for record in records for s in record.sentences if len(s)])
-    tagged = iter(tagger.tag([s for record in records for s in record.sentences]))
+        pairs = [(s.tags, t.tags) for s, t in zip((s for r in records for s in r.sentences), tagged) if len(s)]
+        return score([g for g, _ in pairs], [p for _, p in pairs])
+    results = iter(tagged)
     predicted = []
     for record in records:
-        entities = [e for _ in record.sentences for e in next(tagged).entities]
+        entities = [e for _ in record.sentences for e in next(results).entities]
         predicted.append([(e.start, e.end, e.label) for e in entities])
     gold = [[(s.start, s.end, s.label) for s in record.gold_spans] for record in records]
     return score_spans(gold, predicted)

@@ -1,0 +1,1 @@
+"""Scoring a model against gold: entity scores, partial-match modes, confusion, calibration, the report."""

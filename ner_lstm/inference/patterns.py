@@ -1,0 +1,194 @@
+"""Entity patterns in spaCy's EntityRuler JSONL format, matched on tokens after the model.
+
+A line is `{"label": "ORG", "pattern": "Acme Corp", "id": "acme"}` (a phrase, tokenised as raw text is and
+matched on exact token text) or `{"label": ..., "pattern": [{"LOWER": "acme"}, {"ORTH": "Corp"}]}` (one dict of
+`ORTH`, `TEXT` or `LOWER` per token). Matching walks a trie of tokens from each position, so its cost grows
+with the sentence, not with the number of patterns. Overlapping matches keep the longest (then the first),
+as spaCy's `filter_spans` does.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..data.corpus import spans
+from ..data.lines import decoded_lines, json_lines, open_input
+from ..errors import InputError, UsageError
+
+PATTERNS_FILE = "patterns.jsonl"
+MODES = ("override", "fill")
+TOKEN_KEYS = {"ORTH": "ORTH", "TEXT": "ORTH", "LOWER": "LOWER"}  # TEXT is ORTH in spaCy
+
+
+@dataclass(frozen=True)
+class Pattern:
+    label: str
+    tokens: tuple[tuple[str, str], ...]  # (ORTH or LOWER, value) per token
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    first: int
+    last: int  # one past the last token
+    label: str
+    id: str | None
+
+
+@dataclass
+class _Node:
+    children: dict[tuple[str, str], _Node] = field(default_factory=dict)
+    pattern: Pattern | None = None
+
+
+def read_patterns(path: str | Path, encoding: str = "utf-8") -> list[Pattern]:
+    """Every pattern of a JSONL file; anything malformed is an error naming its line."""
+    name = str(path)
+    try:
+        with open_input(Path(path), encoding) as handle:
+            return [_pattern(value, name, number) for number, value in json_lines(decoded_lines(handle, name, encoding),
+                                                                                   name)]
+    except OSError as err:
+        raise InputError(f"cannot read the patterns ({err.strerror or err})", name) from None
+
+
+def _pattern(value: object, name: str, line: int) -> Pattern:
+    if not isinstance(value, dict) or not isinstance(value.get("label"), str) or not value["label"].strip():
+        raise InputError('a pattern is an object with a "label" string and a "pattern"', name, line)
+    label, given, found_id = value["label"], value.get("pattern"), value.get("id")
+    if found_id is not None and not isinstance(found_id, (str, int)):
+        raise InputError('"id" must be a string', name, line)
+    if any(c.isspace() for c in label):
+        raise InputError(f"the label {label!r} holds a space; entity types are single words", name, line)
+    if isinstance(given, str):
+        tokens = tuple(("ORTH", token) for token in phrase_tokens(given))
+    elif isinstance(given, list):
+        tokens = tuple(_token(item, name, line) for item in given)
+    else:
+        raise InputError('"pattern" must be a phrase (a string) or a list of token dicts', name, line)
+    if not tokens:
+        raise InputError("the pattern matches no token (an empty phrase or list)", name, line)
+    return Pattern(label, tokens, None if found_id is None else str(found_id))
+
+
+def _token(item: object, name: str, line: int) -> tuple[str, str]:
+    if not isinstance(item, dict) or len(item) != 1:
+        raise InputError("each token of a pattern is one dict with one of ORTH, TEXT, LOWER", name, line)
+    (key, value), = item.items()
+    if key not in TOKEN_KEYS or not isinstance(value, str):
+        raise InputError(f"token attribute {key!r} with {type(value).__name__} value is not supported; use "
+                         "ORTH, TEXT or LOWER with a string", name, line)
+    kind = TOKEN_KEYS[key]
+    return kind, value.lower() if kind == "LOWER" else value
+
+
+def phrase_tokens(phrase: str) -> list[str]:
+    """A phrase pattern's tokens, cut as `predict` cuts raw text within a sentence (where entities are: a
+    phrase's final "Corp." keeps its period there), so a phrase matches what tagging sees."""
+    from ..data.text import split_text
+
+    tokens = [token for sentence in split_text(phrase.strip() + " and") for token in sentence.tokens]
+    return tokens[:-1] if phrase.strip() else []
+
+
+class Patterns:
+    """A trie of patterns and the rule that merges its matches with the model's entities."""
+
+    def __init__(self, patterns: Sequence[Pattern], mode: str = "override") -> None:
+        if mode not in MODES:
+            raise UsageError(f"unknown patterns mode {mode!r}; choose one of {', '.join(MODES)}")
+        self.mode = mode
+        self.patterns = list(patterns)
+        self.root = _Node()
+        for pattern in self.patterns:
+            node = self.root
+            for step in pattern.tokens:
+                node = node.children.setdefault(step, _Node())
+            if node.pattern is None:  # the same tokens twice: the first line wins
+                node.pattern = pattern
+
+    def __len__(self) -> int:
+        return len(self.patterns)
+
+    def find(self, tokens: Sequence[str]) -> list[Match]:
+        """Non-overlapping matches in token order: the longest first, then the earliest."""
+        lowered = [token.lower() for token in tokens]
+        found = [match for start in range(len(tokens)) if (match := self._longest(tokens, lowered, start))]
+        found.sort(key=lambda m: (m.first - m.last, m.first))
+        taken: list[Match] = []
+        used = [False] * len(tokens)
+        for match in found:
+            if not any(used[match.first : match.last]):
+                taken.append(match)
+                used[match.first : match.last] = [True] * (match.last - match.first)
+        return sorted(taken, key=lambda m: m.first)
+
+    def _longest(self, tokens: Sequence[str], lowered: Sequence[str], start: int) -> Match | None:
+        """The longest pattern match starting at `start` (both ORTH and LOWER edges are followed)."""
+        best: Match | None = None
+        frontier = [self.root]
+        position = start
+        while frontier and position < len(tokens):
+            keys = (("ORTH", tokens[position]), ("LOWER", lowered[position]))
+            frontier = [child for node in frontier for key in keys if (child := node.children.get(key))]
+            position += 1
+            ended = next((node.pattern for node in frontier if node.pattern is not None), None)
+            if ended is not None:  # each step is longer than the last
+                best = Match(start, position, ended.label, ended.id)
+        return best
+
+    def apply(self, tags: list[str], tokens: Sequence[str]) -> tuple[list[str], list[Match]]:
+        """IOB2 tags with the matches written in, and the matches kept. `override`: a match replaces every
+        model entity it overlaps; `fill`: a match is kept only where the model found nothing."""
+        matches = self.find(tokens)
+        if not matches:
+            return tags, []
+        tags = list(tags)
+        entities = spans(tags)
+        kept = []
+        for match in matches:
+            overlapping = [(first, last) for _, first, last in entities if first < match.last and match.first < last]
+            if overlapping and self.mode == "fill":
+                continue
+            for first, last in overlapping:
+                tags[first:last] = ["O"] * (last - first)
+            kept.append(match)
+        for match in kept:
+            tags[match.first : match.last] = [f"B-{match.label}"] + [f"I-{match.label}"] * (match.last - match.first - 1)
+        return tags, kept
+
+
+def load_patterns(files: Sequence[str | Path], mode: str = "override") -> Patterns:
+    return Patterns([pattern for file in files for pattern in read_patterns(file)], mode)
+
+
+def pattern_json(pattern: Pattern) -> dict:
+    """EntityRuler's token form (a phrase is stored as the tokens it was cut into, so loading needs no tokeniser)."""
+    found: dict = {"label": pattern.label, "pattern": [{key: value} for key, value in pattern.tokens]}
+    if pattern.id is not None:
+        found["id"] = pattern.id
+    return found
+
+
+def store_patterns(model_dir: Path, files: Sequence[str | Path], replace: bool = False) -> int:
+    """Add the patterns of `files` to the model's own (or replace them), so every use of the model applies
+    them; returns how many the model holds."""
+    import json
+
+    from ..files import write_bytes_atomic
+    from .bundle import check_dir, update_bundle
+
+    check_dir(model_dir)
+    own = [] if replace or not (model_dir / PATTERNS_FILE).is_file() else read_patterns(model_dir / PATTERNS_FILE)
+    patterns = [*own, *(pattern for file in files for pattern in read_patterns(file))]
+    text = "".join(json.dumps(pattern_json(p), ensure_ascii=False) + "\n" for p in patterns)
+
+    def change(tmp: Path) -> None:
+        if patterns:
+            write_bytes_atomic(tmp / PATTERNS_FILE, text.encode("utf-8"))
+        else:
+            (tmp / PATTERNS_FILE).unlink(missing_ok=True)
+
+    update_bundle(model_dir, change)
+    return len(patterns)
