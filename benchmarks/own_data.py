@@ -1,4 +1,5 @@
-"""Your own data: training from annotation-tool formats, and word vectors from files.
+"""Your own data and the loop around it: annotation-tool formats, word vectors from files, calibrated scores,
+entity patterns, continuing a model with --init-from.
 
 Usage: python benchmarks/own_data.py formats --data ../shared/data/conll2003 [--seed 1] [--parallel 2] [--work DIR]
        python benchmarks/own_data.py vectors [--words 1000000] [--dim 300] [--work DIR] [--data DIR --epochs 2]
@@ -16,6 +17,15 @@ Usage: python benchmarks/own_data.py formats --data ../shared/data/conll2003 [--
    `.vec` file of --words words and --dim dimensions (fastText's layout: header, trailing space) is
    converted by a whole process, as `train --embeddings` converts it; its wall time and peak memory (RSS
    and PSS of the process, sampled) are measured. Writes benchmarks/results/vectors.json.
+3. calibration: a copy of --model is calibrated on valid by `ner-lstm calibrate` with each method (whole
+   processes), then scored on test by `ner-lstm evaluate --json`: ECE (exact span and type, 15 bins), Brier,
+   thresholds and the reliability diagram's bins, raw and after. Writes benchmarks/results/calibration.json.
+4. patterns: --count patterns (entity phrases of CoNLL-2003 train, then generated names, half as LOWER token
+   patterns) matched over every token of test (the matcher alone), and whole `ner-lstm tag` processes on test
+   (CoNLL columns) with none, 1k and --count patterns stored in the model, in rounds. Writes patterns.json.
+5. init-from: a model trained on train and valid with MISC relabelled O (--base, or trained here with --epochs), then
+   continued with `train --init-from` on the real train and valid: per-type valid F1 of both, against a model
+   trained from scratch on the real data (--scratch), with epochs, epoch seconds and minutes. Writes init-from.json.
 """
 from __future__ import annotations
 
@@ -24,6 +34,7 @@ import gzip
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -231,13 +242,203 @@ def vectors(args: argparse.Namespace) -> None:
     args.out.write_text(json.dumps(result, indent=1) + "\n")
 
 
+def machine() -> dict:
+    return {"cores": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor()}
+
+
+def write_result(path: Path, result: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n")
+
+
+def calibration_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, required=True, help="folder with valid.txt and test.txt")
+    parser.add_argument("--model", type=Path, required=True, help="a trained model (copied; left unchanged)")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "calibration.json")
+
+
+def calibration(args: argparse.Namespace) -> None:
+    """Each calibration method fitted on valid, scored on test (the module's docstring, 3)."""
+    work = Path(tempfile.mkdtemp(prefix="ner-lstm-calibration-"))
+    methods = {}
+    for method in ("none", "temperature", "isotonic", "temperature+isotonic"):
+        model = work / method.replace("+", "-")
+        shutil.copytree(args.model, model)
+        started = time.monotonic()
+        subprocess.run(CLI + ["calibrate", str(args.data / "valid.txt"), "--model", str(model), "--method", method],
+                       check=True, stdout=subprocess.DEVNULL)
+        fit_seconds = time.monotonic() - started
+        scored = {}
+        for split in ("valid", "test"):
+            out = subprocess.run(CLI + ["evaluate", str(args.data / f"{split}.txt"), "--model", str(model), "--json"],
+                                 check=True, capture_output=True, text=True).stdout
+            scored[split] = json.loads(out)["calibration"]
+        methods[method] = {"temperature": json.loads((model / "calibration.json").read_text())["temperature"],
+                           "fit_seconds_whole_process": round(fit_seconds, 1),
+                           "valid": {k: scored["valid"][k] for k in ("ece", "brier")}, "test": scored["test"]}
+        print(json.dumps({method: {"valid_ece": scored["valid"]["ece"], "test_ece": scored["test"]["ece"],
+                                   "test_brier": scored["test"]["brier"]}}), flush=True)
+    shutil.rmtree(work, ignore_errors=True)
+    fitted = {m: v for m, v in methods.items() if m != "none"}
+    best = min(fitted, key=lambda m: fitted[m]["test"]["ece"])
+    write_result(args.out, {
+        "benchmark": "entity-score calibration: fitted on CoNLL-2003 valid, measured on test (exact span and type)",
+        "machine": machine(), "model": args.model.name, "methods": methods, "best_on_test": best,
+        "default": "temperature", "target_test_ece": 0.02,
+        "test_ece_before": methods["none"]["test"]["ece"], "test_ece_after": methods["temperature"]["test"]["ece"]})
+
+
+def patterns_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, required=True, help="folder with train.txt and test.txt")
+    parser.add_argument("--model", type=Path, required=True, help="a trained model (copied; left unchanged)")
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "patterns.json")
+
+
+def make_patterns(train: Path, count: int, seed: int = 0) -> list[dict]:
+    """CoNLL-2003 train's entity phrases, then generated two- and three-word names; every other one as LOWER
+    token dicts."""
+    from ner_lstm.data.corpus import read_conll, spans
+
+    found = {}
+    for sentence in read_conll(train):
+        for label, first, last in spans(sentence.tags or []):
+            found.setdefault(" ".join(sentence.tokens[first:last]), label)
+    rng = np.random.default_rng(seed)
+    syllables = ["ka", "lo", "mir", "zan", "tor", "vel", "qui", "bex", "dra", "sun", "ol", "rey"]
+    while len(found) < count:
+        words = ["".join(rng.choice(syllables, rng.integers(2, 4))).title() for _ in range(rng.integers(2, 4))]
+        found.setdefault(" ".join(words), str(rng.choice(["PER", "ORG", "LOC", "MISC"])))
+    rows = []
+    for i, (phrase, label) in enumerate(list(found.items())[:count]):
+        pattern = phrase if i % 2 else [{"LOWER": token.lower()} for token in phrase.split()]
+        rows.append({"label": label, "pattern": pattern, "id": f"p{i}"})
+    return rows
+
+
+def patterns(args: argparse.Namespace) -> None:
+    """The matcher over test, and tagging with 0, 1k and --count stored patterns (the module's docstring, 4)."""
+    from ner_lstm.data.corpus import read_conll
+    from ner_lstm.inference.patterns import Patterns, read_patterns
+
+    work = Path(tempfile.mkdtemp(prefix="ner-lstm-patterns-"))
+    rows = make_patterns(args.data / "train.txt", args.count)
+    sizes = {"none": 0, "1k": 1000, f"{args.count // 1000}k": args.count}
+    models = {}
+    for name, size in sizes.items():
+        model = models[name] = work / f"model-{name}"
+        shutil.copytree(args.model, model)
+        if size:
+            file = work / f"patterns-{name}.jsonl"
+            file.write_text("".join(json.dumps(r) + "\n" for r in rows[:size]))
+            subprocess.run(CLI + ["patterns", str(file), "--model", str(model)], check=True, stdout=subprocess.DEVNULL)
+    sentences = [s.tokens for s in read_conll(args.data / "test.txt") if len(s)]
+    tokens = sum(map(len, sentences))
+    started = time.monotonic()
+    matcher = Patterns(read_patterns(models[list(sizes)[-1]] / "patterns.jsonl"))
+    load_seconds = time.monotonic() - started
+    started = time.monotonic()
+    matches = sum(len(matcher.find(s)) for s in sentences)
+    match_seconds = time.monotonic() - started
+    print(json.dumps({"matcher": {"patterns": len(matcher), "load_seconds": round(load_seconds, 2), "matches": matches,
+                                  "tokens_per_second": round(tokens / match_seconds)}}), flush=True)
+    timings = {name: [] for name in sizes}
+    for _ in range(args.rounds):  # rounds: every setting once per round, so drift hits all alike
+        for name, model in models.items():
+            started = time.monotonic()
+            subprocess.run(CLI + ["tag", str(args.data / "test.txt"), "--input-format", "conll", "--model", str(model),
+                                  "-o", str(work / "out.jsonl")], check=True, stderr=subprocess.DEVNULL)
+            timings[name].append(time.monotonic() - started)
+            (work / "out.jsonl").unlink()
+    tagging = {name: {"median_seconds": round(float(np.median(t)), 2), "seconds": [round(x, 2) for x in t],
+                      "tokens_per_second": round(tokens / float(np.median(t)))} for name, t in timings.items()}
+    for name in sizes:
+        tagging[name]["speed_vs_none"] = round(tagging[name]["tokens_per_second"] / tagging["none"]["tokens_per_second"],
+                                               3)
+    print(json.dumps({"tagging": tagging}), flush=True)
+    shutil.rmtree(work, ignore_errors=True)
+    write_result(args.out, {"benchmark": "entity patterns: the matcher alone, and whole ner-lstm tag processes on "
+                                         "CoNLL-2003 test (CoNLL columns) with patterns stored in the model",
+                            "machine": machine(), "test_tokens": tokens,
+                            "matcher": {"patterns": len(matcher), "load_seconds": round(load_seconds, 2),
+                                        "matches": matches, "tokens_per_second": round(tokens / match_seconds)},
+                            "tagging": tagging, "rounds": args.rounds})
+
+
+def init_from_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, required=True, help="folder with train.txt and valid.txt")
+    parser.add_argument("--scratch", type=Path, required=True, help="a model trained from scratch on the real data")
+    parser.add_argument("--base", type=Path, help="a model trained without MISC (trained here when not given)")
+    parser.add_argument("--work", type=Path, help="keep the data and models here")
+    parser.add_argument("--epochs", type=int, default=10, help="most epochs of the base run and of the continued run")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "init-from.json")
+
+
+def without_misc(data: Path, work: Path) -> Path:
+    folder = work / "no-misc"
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "valid"):
+        lines = (data / f"{split}.txt").read_text().splitlines(keepends=True)
+        (folder / f"{split}.txt").write_text("".join(
+            line.rsplit(" ", 1)[0] + " O\n" if line.rstrip().endswith("-MISC") else line for line in lines))
+    return folder
+
+
+def run_summary(model: Path) -> dict:
+    metrics = json.loads((model / "metrics.json").read_text())
+    log = [json.loads(line) for line in (model / "training.jsonl").read_text().splitlines()]
+    return {"valid_f1": metrics["dev"]["f1"], "valid_per_type_f1": {k: v["f1"] for k, v in
+                                                                    metrics["dev"]["per_type"].items()},
+            "selected_epoch": metrics["epoch"], "epochs_run": len(log),
+            "minutes_training": log[-1]["elapsed_minutes"],
+            "minutes_to_selected": next(e["elapsed_minutes"] for e in log if e["epoch"] == metrics["epoch"]),
+            "median_epoch_seconds": float(np.median([e["seconds"] for e in log]))}
+
+
+def init_from(args: argparse.Namespace) -> None:
+    """A model without MISC continued on data with MISC (the module's docstring, 5)."""
+    work = args.work or Path(tempfile.mkdtemp(prefix="ner-lstm-init-from-"))
+    work.mkdir(parents=True, exist_ok=True)
+    base = args.base
+    if base is None:
+        folder, base = without_misc(args.data, work), work / "base"
+        subprocess.run(CLI + ["train", "--train", str(folder / "train.txt"), "--dev", str(folder / "valid.txt"),
+                              "--model", str(base), "--seed", str(args.seed), "--epochs", str(args.epochs),
+                              "--overwrite"], check=True)
+    child = work / "continued"
+    subprocess.run(CLI + ["train", "--train", str(args.data / "train.txt"), "--dev", str(args.data / "valid.txt"),
+                          "--init-from", str(base), "--model", str(child), "--seed", str(args.seed), "--epochs",
+                          str(args.epochs), "--overwrite"], check=True)
+    runs = {"base_without_misc": run_summary(base), "continued": run_summary(child), "scratch": run_summary(args.scratch)}
+    # the base scored on the real valid: what it knows of the old types, measured as the continued model is
+    real = json.loads(subprocess.run(CLI + ["evaluate", str(args.data / "valid.txt"), "--model", str(base), "--json"],
+                                     check=True, capture_output=True, text=True).stdout)
+    runs["base_without_misc"]["real_valid_per_type_f1"] = {k: v["f1"] for k, v in real["per_type"].items()}
+    old = ("LOC", "ORG", "PER")
+    change = {t: round(100 * (runs["continued"]["valid_per_type_f1"][t] -
+                              runs["base_without_misc"]["real_valid_per_type_f1"][t]), 2) for t in old}
+    result = {"benchmark": "train --init-from: a model trained without MISC, continued on CoNLL-2003 with MISC",
+              "machine": machine(), "epochs_limit": args.epochs, "runs": runs,
+              "old_types_f1_change_points": change,
+              "misc_valid_f1": runs["continued"]["valid_per_type_f1"]["MISC"],
+              "scratch_misc_valid_f1": runs["scratch"]["valid_per_type_f1"]["MISC"]}
+    print(json.dumps({k: result[k] for k in ("old_types_f1_change_points", "misc_valid_f1", "scratch_misc_valid_f1")}))
+    write_result(args.out, result)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parts = parser.add_subparsers(dest="part", required=True)
     formats_arguments(parts.add_parser("formats", help="train from each annotation format"))
     vectors_arguments(parts.add_parser("vectors", help="word vectors from files"))
+    calibration_arguments(parts.add_parser("calibration", help="calibrated entity scores"))
+    patterns_arguments(parts.add_parser("patterns", help="entity patterns: matching and tagging cost"))
+    init_from_arguments(parts.add_parser("init-from", help="continue a model without MISC on data with it"))
     args = parser.parse_args()
-    {"formats": formats, "vectors": vectors}[args.part](args)
+    {"formats": formats, "vectors": vectors, "calibration": calibration, "patterns": patterns,
+     "init-from": init_from}[args.part](args)
 
 
 if __name__ == "__main__":

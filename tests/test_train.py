@@ -53,7 +53,7 @@ def test_resume_restores_weights_optimizer_and_counters(corpus, tmp_path):
     second.finish(dev)
     assert json.loads((model_dir / "calibration.json").read_text())["method"] == "temperature"
     recorded = json.loads((model_dir / "metrics.json").read_text())["calibration"]
-    assert recorded["dev"]["entities"] > 0 and {"ece_before", "ece_after"} <= set(recorded["dev"])
+    assert recorded["fitted_on"] == "dev" and {"entities", "ece_before", "ece_after"} <= set(recorded["dev"])
     assert not checkpoint_dir(model_dir).exists()
 
 

@@ -41,11 +41,11 @@ def calibrate(
     """
     from ..evaluation.calibration import calibrate_model
     from ..inference.tagger import Tagger
-    from .evaluate import labelled_sentences
+    from ..training.corpora import labelled
 
-    splits = {"dev": labelled_sentences(dev, input_format, tag_column, encoding)}
+    splits = {"dev": labelled(dev, input_format.value, None, tag_column, encoding)}
     if test is not None:
-        splits["test"] = labelled_sentences(test, input_format, tag_column, encoding)
+        splits["test"] = labelled(test, input_format.value, None, tag_column, encoding)
     record = calibrate_model(Tagger.load(model), model, method.value, splits["dev"], splits.get("test"))
     for split in splits:
         typer.echo(f"{split}: ECE {record[split]['ece_before']:.4f} -> {record[split]['ece_after']:.4f}, Brier "

@@ -44,6 +44,7 @@ def evaluate(
     so a tokenisation that disagrees with the annotation is an error in the score, never hidden;
     the report and the --json analysis of either are on tokens.
     """
+    from ..data.formats import read_labelled_records
     from ..data.sources import dataset_corpus
     from ..errors import UsageError
     from ..evaluation.report import analyse, build_report, write_report
@@ -57,8 +58,9 @@ def evaluate(
         require("report", "evaluate --report")
     records = None
     if data is not None:
-        records = read_labelled(data, input_format, tag_column, encoding, span_options(map_label, strict_spans,
-                                                                                       text_field))
+        options = span_options(map_label, strict_spans, text_field)
+        records = read_labelled_records(str(data), input_format.value, options, tag_column, encoding)
+        options.report.announce(str(data))
         every = [s for r in records for s in r.sentences]
     else:
         every = dataset_corpus(dataset, split)
@@ -85,22 +87,3 @@ def evaluate(
     else:
         typer.echo(format_report(scores))
 
-
-def read_labelled(data: Path, input_format: LabelledFormat, tag_column: int, encoding: str, options=None) -> list:
-    """The records of a labelled file in any format, their tags converted to IOB2 as training reads them."""
-    from ..data.corpus import convert_corpus
-    from ..data.formats import labelled_records
-    from ..errors import InputError
-
-    options = options or span_options(None, False)
-    records = list(labelled_records(str(data), input_format.value, options, tag_column, encoding))
-    options.report.announce(str(data))
-    sentences = [s for r in records for s in r.sentences if len(s)]
-    if not sentences:
-        raise InputError("contains no sentences", data)
-    convert_corpus(sentences)
-    return records
-
-
-def labelled_sentences(data: Path, input_format: LabelledFormat, tag_column: int, encoding: str) -> list:
-    return [s for r in read_labelled(data, input_format, tag_column, encoding) for s in r.sentences if len(s)]

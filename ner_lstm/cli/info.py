@@ -55,6 +55,9 @@ def _format_info(d: dict) -> str:
     for split, desc in d["data"].items():
         lines.append(f"{split + ':':<13} {desc.get('source')} ({desc.get('sentences')} sentences, "
                      f"{desc.get('tokens')} tokens)")
+    if d.get("parent"):
+        parent = d["parent"]
+        lines.append(f"continued:    from {parent['path']} (manifest SHA-256 {parent['manifest_sha256'][:16]}…)")
     scores = d["scores"]
     if scores:
         lines.append(f"selected:     epoch {scores.get('epoch')}")

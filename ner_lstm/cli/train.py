@@ -52,6 +52,12 @@ def train(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing model directory.")] = False,
     final: Annotated[bool, typer.Option(help=("After choosing the epoch count on dev, retrain on train + dev for "
         "that many epochs and keep that model (report its test F1 apart: it has no dev score)."))] = False,
+    init_from: Annotated[Optional[Path], typer.Option(help=("Continue this trained model on the new data: its "
+        "vocabularies grow with the new words, characters and labels, its weights are the start, the rest is a fresh "
+        "run (early stopping on --dev, checkpoints, --resume). The new model names its parent in config.json."))] = None,
+    replay: Annotated[Optional[Path], typer.Option(help=("With --init-from: the parent's training data; a seeded "
+        "share of it (--replay-fraction) joins the new data, so the model forgets less."))] = None,
+    replay_fraction: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of --replay mixed in.")] = 0.5,
     calibration: MethodOption = Method.temperature,
     patterns: Annotated[Optional[Path], typer.Option(help=("Entity patterns (spaCy EntityRuler JSONL) to store in "
         "the model: every use of it applies them after the network."))] = None,
@@ -77,6 +83,10 @@ def train(
     from ..training.train import TrainOptions, check_target, train_model
 
     check_target(model, resume, overwrite)  # before reading any data: fail fast
+    if replay is not None and init_from is None:
+        from ..errors import UsageError
+
+        raise UsageError("--replay mixes a parent model's training data back in; give --init-from MODEL too")
     if patterns is not None:
         from ..inference.patterns import read_patterns
 
@@ -84,13 +94,20 @@ def train(
     options = TrainOptions(epochs=epochs, patience=patience, batch_size=batch_size, learning_rate=learning_rate,
                            seed=seed, max_minutes=max_minutes, resume=resume, overwrite=overwrite,
                            verbose=1 if sys.stdout.isatty() else 2, calibration=calibration.value,
-                           patterns=None if patterns is None else str(patterns.resolve()))
+                           patterns=None if patterns is None else str(patterns.resolve()),
+                           init_from=None if init_from is None else str(init_from.resolve()))
     options.model.embeddings = embeddings if embeddings in ("glove", "none") else str(Path(embeddings).resolve())
     options.model.lm_weight = lm_weight
     options.model.document_context = document_context
     options.model.evidence = evidence
+    if init_from is not None:  # an incompatible parent fails before any data is read
+        from ..model.network import ModelConfig
+        from ..training.continued import parent_network
+
+        parent_network(init_from, options.model, ModelConfig())
     corpora = training_corpora(train_file, dev, test, dataset, revision, tag_column, encoding, seed,
-                               input_format.value, span_options(map_label, strict_spans, text_field))
+                               input_format.value, span_options(map_label, strict_spans, text_field), replay,
+                               replay_fraction)
     if corpora.held_out:
         typer.echo(f"no --dev given: holding out {len(corpora.dev)} of the training sentences for model selection",
                    err=True)

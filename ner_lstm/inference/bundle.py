@@ -220,6 +220,7 @@ def describe(path: Path, verify: bool = False) -> dict:
         "network": config.get("model", {}),
         "training": config.get("training", {}),
         "data": config.get("data", {}),
+        "parent": config.get("parent"),
         "scores": metrics,
         "calibration": {**_calibration_of(path), **metrics.get("calibration", {})},
         "patterns": _count_lines(path / "patterns.jsonl"),

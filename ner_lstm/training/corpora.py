@@ -48,9 +48,11 @@ def split_dev(sentences: list[Sentence], seed: int, share: float = 0.1) -> tuple
 
 def training_corpora(train: Path | None, dev: Path | None, test: Path | None, dataset: str | None,
                      revision: str | None, tag_column: int = -1, encoding: str = "utf-8", seed: int = 42,
-                     input_format: str = "auto", spans: SpanOptions | None = None) -> Corpora:
+                     input_format: str = "auto", spans: SpanOptions | None = None, replay: Path | None = None,
+                     replay_fraction: float = 0.5) -> Corpora:
     """Train, dev and test sentences from labelled files (any format of `data.formats`) or from a dataset's
-    train/validation/test splits."""
+    train/validation/test splits; with `replay`, a seeded `replay_fraction` of that file's sentences (the data a
+    continued model was trained on) joins train, to limit forgetting."""
     if (train is None) == (dataset is None):
         raise UsageError("give exactly one of --train FILE or --dataset ID")
     if dataset is not None:
@@ -60,17 +62,29 @@ def training_corpora(train: Path | None, dev: Path | None, test: Path | None, da
                  for name in ("train", "validation", "test")]
         names = {"train": f"{dataset}[train]", "dev": f"{dataset}[validation]"}
     else:
-        parts = [_labelled(p, input_format, spans, tag_column, encoding) if p is not None else None
+        parts = [labelled(p, input_format, spans, tag_column, encoding) if p is not None else None
                  for p in (train, dev, test)]
         names = {"train": str(train), "dev": str(dev)}
     train_set, dev_set, test_set = parts
     if dev_set is None:
         train_set, dev_set = split_dev(train_set, seed)
         names["dev"] = f"10% of {names['train']} (seed {seed})"
+    if replay is not None:
+        train_set = train_set + replayed(labelled(replay, input_format, spans, tag_column, encoding), replay_fraction,
+                                         seed)
+        names["train"] += f" + {replay_fraction:.0%} of {replay} (replayed, seed {seed})"
     return Corpora(train_set, dev_set, test_set, names, held_out=parts[1] is None)
 
 
-def _labelled(path: Path, input_format: str, spans: SpanOptions | None, tag_column: int,
+def replayed(sentences: list[Sentence], fraction: float, seed: int) -> list[Sentence]:
+    """A seeded share of old training sentences, in their order."""
+    import numpy as np
+
+    chosen = np.random.default_rng([seed, 1]).permutation(len(sentences))[: round(len(sentences) * fraction)]
+    return [sentences[i] for i in sorted(chosen.tolist())]
+
+
+def labelled(path: Path, input_format: str, spans: SpanOptions | None, tag_column: int,
               encoding: str) -> list[Sentence]:
     """One labelled file's sentences, with what its spans' alignment left out said on stderr."""
     options = SpanOptions(spans.mapping, spans.strict, spans.text_field) if spans else SpanOptions()

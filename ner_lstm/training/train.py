@@ -32,6 +32,7 @@ from ..model.network import ModelConfig, build_model
 from ..model.vectors import describe_vectors, load_vectors
 from ..model.vocab import Vocab
 from ..evaluation.scores import score_tagger
+from .continued import Parent, copy_weights, grown_vocab, load_parent
 
 STATE_WEIGHTS = "state.weights.h5"
 
@@ -53,6 +54,7 @@ class TrainOptions:
     verbose: int = 1
     calibration: str = "temperature"  # fitted on dev at the end (`evaluation.calibration`)
     patterns: str | None = None  # an entity pattern file stored in the model
+    init_from: str | None = None  # a trained model to continue (`training.continued`)
     model: ModelConfig = field(default_factory=ModelConfig)
 
 
@@ -215,20 +217,29 @@ class Trainer:
         # Per training sentence, other mentions' evidence from the last finished epoch's network (zeros
         # before the first); None for a model without the evidence input.
         self.evidence: list[np.ndarray] | None = None
+        self.parent: dict | None = None  # what config.json says of the model this one continues
 
     # --- setting up --------------------------------------------------------------------------
-    def prepare(self, train: Sequence[Sentence], glove: GloveTable | None) -> None:
-        """Build the vocabulary and a fresh model for `train`."""
+    def prepare(self, train: Sequence[Sentence], glove: GloveTable | None, parent: Parent | None = None) -> None:
+        """Build the vocabulary and a fresh model for `train`, or the `parent`'s grown by `train`'s new words,
+        characters and labels, its weights copied in."""
         import keras
 
         keras.utils.set_random_seed(self.options.seed)
-        self.vocab = Vocab.build(train, glove, document_context=self.options.model.document_context)
+        if parent is None:
+            self.vocab = Vocab.build(train, glove, document_context=self.options.model.document_context)
+        else:
+            self.vocab = grown_vocab(parent.vocab, train)
         self.model = build_model(self.options.model, self.vocab)
         self.serving = build_model(self.options.model, self.vocab)
+        if parent is not None:
+            copy_weights(parent, self.model, self.vocab)
         _compile(self.model, self.options, steps_per_epoch(train, self.options.batch_size))
         if self.options.model.evidence:
             width = evidence_width(self.vocab.labels)
             self.evidence = [np.zeros((len(s), width), np.float32) for s in train]
+            if parent is not None:  # what the parent's network predicts, as training feeds it after an epoch
+                self.evidence = self._tagger().evidence(train)
 
     def restore(self, train: Sequence[Sentence], glove: GloveTable | None) -> None:
         """Rebuild the model from the checkpoint and load weights, optimizer state and counters."""
@@ -276,7 +287,8 @@ class Trainer:
         return {"format_version": FORMAT_VERSION, "model": self.options.model.to_json(), "training": options,
                 "tag_scheme": "IOB2", "model_tag_scheme": "BIOES", "labels": self.vocab.labels,
                 "data": self.data_info, "data_fingerprint": self.fingerprint, "versions": _versions(),
-                "vectors": describe_vectors(self.options.model.embeddings, self.vocab.glove)}
+                "vectors": describe_vectors(self.options.model.embeddings, self.vocab.glove),
+                **({"parent": self.parent} if self.parent else {})}
 
     def save_best(self, metrics: dict) -> None:
         """A complete model (`save_bundle` exports ONNX too), so that a run stopped at any point (Ctrl-C,
@@ -450,14 +462,22 @@ def train_model(corpora: Corpora, model_dir: Path, options: TrainOptions) -> dic
     train, dev = corpora.train, corpora.dev
     vectors_dir = model_dir.parent / f".{model_dir.name}.vectors"  # a vector file's table, until it is saved
     try:
-        glove = load_vectors(options.model.embeddings, vectors_dir)
+        parent = None
+        if options.init_from:
+            parent, options.model = load_parent(Path(options.init_from), options.model, ModelConfig())
+            glove = parent.vocab.glove
+        else:
+            glove = load_vectors(options.model.embeddings, vectors_dir)
         if glove is not None:
             options.model.word_dim = glove.dim
         trainer = Trainer(model_dir, options, corpora.describe(), corpora.fingerprint())
+        if parent is not None:
+            trainer.parent = parent.record()
         if options.resume:
             trainer.restore(train, glove)
         else:
-            trainer.prepare(train, glove)
+            trainer.prepare(train, glove, parent)
+        del parent  # the parent's network is copied: free it before the epochs
         try:
             summary = trainer.fit(train, dev)
         except KeyboardInterrupt:

@@ -25,7 +25,7 @@ from .options import SpanOptions
 LABELLED_FORMATS = ("auto", "conll", "jsonl", "labelstudio", "brat", "spacy")
 
 __all__ = ["LABELLED_FORMATS", "AlignmentReport", "Span", "SpanOptions", "convert_files", "labelled_format",
-           "labelled_records", "parse_label_map", "read_labelled"]
+           "labelled_records", "parse_label_map", "read_labelled", "read_labelled_records"]
 
 
 def labelled_format(path: str, given: str = "auto", encoding: str = "utf-8") -> str:
@@ -92,15 +92,22 @@ def _conll_records(lines, path: str, tag_column: int, options: SpanOptions) -> I
         yield Record(path, document[0].line, document)
 
 
-def read_labelled(path: str, input_format: str = "auto", options: SpanOptions | None = None, tag_column: int = -1,
-                  encoding: str = "utf-8") -> list[Sentence]:
-    """Every non-empty sentence of a labelled input, tags in IOB2 (what training and scoring read)."""
-    sentences = [s for record in labelled_records(path, input_format, options, tag_column, encoding)
-                 for s in record.sentences if len(s)]
+def read_labelled_records(path: str, input_format: str = "auto", options: SpanOptions | None = None,
+                          tag_column: int = -1, encoding: str = "utf-8") -> list[Record]:
+    """Every record of a labelled input, its sentences' tags in IOB2; an input without a sentence is an error."""
+    records = list(labelled_records(path, input_format, options, tag_column, encoding))
+    sentences = [s for record in records for s in record.sentences if len(s)]
     if not sentences:
         raise InputError("contains no sentences", path)
     convert_corpus(sentences)
-    return sentences
+    return records
+
+
+def read_labelled(path: str, input_format: str = "auto", options: SpanOptions | None = None, tag_column: int = -1,
+                  encoding: str = "utf-8") -> list[Sentence]:
+    """Every non-empty sentence of a labelled input, tags in IOB2 (what training and scoring read)."""
+    return [s for record in read_labelled_records(path, input_format, options, tag_column, encoding)
+            for s in record.sentences if len(s)]
 
 
 
