@@ -259,8 +259,66 @@ def formats() -> tuple[str, dict[str, bytes]]:
     return "\n".join(text), {}
 
 
+def correcting() -> tuple[str, dict[str, bytes]]:
+    """Calibration (with the reliability diagram), entity patterns' cost, continuing a model (--init-from)."""
+    text, figures = ["# Understanding and correcting a model\n"], {}
+    run = "python benchmarks/own_data.py {} --data ../shared/data/conll2003"
+    data = _load("calibration.json")
+    if data is None:
+        text.append(f"No `benchmarks/results/calibration.json` yet: run `{run.format('calibration')} --model M`.\n")
+    else:
+        methods = data["methods"]
+        text += [f"## Calibrated scores\n", f"{data['benchmark']}. {_when('calibration.json', data)}. Target: test "
+                 f"ECE <= {data['target_test_ece']}; the default method is `{data['default']}`.\n",
+                 _table(["method", "temperature", "valid ECE", "test ECE", "test Brier", "test precision at 0.9",
+                         "test coverage at 0.9"],
+                        [[m, v["temperature"], v["valid"]["ece"], v["test"]["ece"], v["test"]["brier"],
+                          v["test"]["thresholds"][1]["precision"], v["test"]["thresholds"][1]["coverage"]]
+                         for m, v in methods.items()]),
+                 "![reliability](img/reliability.png)\n"]
+
+        def draw(axes) -> None:
+            axes.plot([0, 1], [0, 1], "--", color="grey", label="calibrated")
+            for method, style in (("none", "o-"), (data["default"], "s-")):
+                bins = [b for b in methods[method]["test"]["bins"] if b["count"] >= 10]
+                axes.plot([b["score"] for b in bins], [b["accuracy"] for b in bins], style,
+                          label=f"{method} (test ECE {methods[method]['test']['ece']:.3f})")
+            axes.set_xlabel("entity score (bins of 10 or more entities)")
+            axes.set_ylabel("share right on test")
+            axes.legend(loc="upper left", fontsize=8)
+
+        figures["reliability.png"] = _figure(draw, _when("calibration.json", data))
+    data = _load("patterns.json")
+    if data is None:
+        text.append(f"No `benchmarks/results/patterns.json` yet: run `{run.format('patterns')} --model M`.\n")
+    else:
+        text += ["## Entity patterns\n", f"{data['benchmark']}. {_when('patterns.json', data)}.\n",
+                 f"The matcher alone: {data['matcher']['patterns']:,} patterns, {data['matcher']['tokens_per_second']:,}"
+                 f" tokens/s ({data['matcher']['load_seconds']} s to load).\n",
+                 _table(["patterns", "median seconds", "tokens/s", "speed against none"],
+                        [[k, v["median_seconds"], f"{v['tokens_per_second']:,}", v["speed_vs_none"]]
+                         for k, v in data["tagging"].items()])]
+    data = _load("init-from.json")
+    if data is None:
+        text.append(f"No `benchmarks/results/init-from.json` yet: run `{run.format('init-from')} --scratch M`.\n")
+    else:
+        runs = data["runs"]
+        base_real = runs["base_without_misc"]["real_valid_per_type_f1"]
+        text += ["## Continuing a model (`train --init-from`)\n", f"{data['benchmark']}. {_when('init-from.json', data)}."
+                 f" At most {data['epochs_limit']} epochs for the base and the continued run.\n",
+                 _table(["model", "LOC", "MISC", "ORG", "PER", "epochs", "minutes", "median epoch s"],
+                        [[name.replace("_", " "), *[round(100 * f.get(t, 0.0), 2) for t in ("LOC", "MISC", "ORG", "PER")],
+                          runs[key]["epochs_run"], runs[key]["minutes_training"], runs[key]["median_epoch_seconds"]]
+                         for name, key, f in (("base without MISC", "base_without_misc", base_real),
+                                              ("continued with MISC", "continued", runs["continued"]["valid_per_type_f1"]),
+                                              ("from scratch", "scratch", runs["scratch"]["valid_per_type_f1"]))]),
+                 "Valid F1 per type (%). Old types' change from the base (points): "
+                 + ", ".join(f"{t} {v:+.2f}" for t, v in data["old_types_f1_change_points"].items()) + ".\n"]
+    return "\n".join(text), figures
+
+
 PAGES = {"accuracy": accuracy, "speed": speed, "serving": serving, "cluster": cluster, "rawtext": rawtext,
-         "formats": formats}
+         "formats": formats, "correcting": correcting}
 
 
 def on_files(files: Files, config) -> Files:

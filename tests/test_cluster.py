@@ -123,6 +123,28 @@ def test_ray_output_equals_the_local_engines(ray_cluster, trained_model, inputs,
     assert not [p for p in out.iterdir() if ".tmp-" in p.name]
 
 
+def test_ray_applies_the_models_patterns_and_min_score_as_the_local_engine_does(ray_cluster, trained_model, inputs,
+                                                                               tmp_path):
+    import shutil
+
+    from ner_lstm.inference.patterns import store_patterns
+
+    model = tmp_path / "with-patterns"
+    shutil.copytree(trained_model, model)
+    rules = tmp_path / "rules.jsonl"
+    rules.write_text('{"label": "ORG", "pattern": [{"LOWER": "the"}], "id": "the"}\n')
+    store_patterns(model, [rules])
+    out = tmp_path / "shards"
+    tag_on_ray(model, [str(inputs["text"])], str(out), RayOptions(shard_bytes=SHARD, workers=2, min_score=0.9))
+    local = tmp_path / "local.jsonl"
+    tag_files(ModelSpec(str(model), min_score=0.9), [str(inputs["text"])], local)
+    found = records_by_key(shards_of(out))
+    assert found == records_by_key([local])
+    entities = [e for row in found.values() for e in row["entities"]]
+    assert any(e["source"] == "pattern" and e["id"] == "the" for e in entities)
+    assert all(e["score"] >= 0.9 for e in entities)
+
+
 def test_parquet_shards_equal_the_local_parquet_output(ray_cluster, trained_model, inputs, tmp_path):
     out = tmp_path / "shards"
     tag_on_ray(trained_model, [str(inputs["jsonl"]), str(inputs["parquet"])], str(out),
@@ -316,6 +338,7 @@ def test_a_killed_runs_temporaries_are_removed_and_nothing_else(tmp_path):
     (["--output-format", "conll"], "writes jsonl or parquet shards, not conll"),
     ([], "give -o DIR"),
     (["--backend", "keras"], "tags with onnxruntime"),
+    (["--patterns", "rules.jsonl"], "store yours in it with 'ner-lstm patterns' first"),
 ])
 def test_ray_option_errors_are_one_line(trained_model, inputs, tmp_path, args, message):
     out = [] if message == "give -o DIR" else ["-o", str(tmp_path / "out")]

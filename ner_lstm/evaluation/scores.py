@@ -1,6 +1,7 @@
 """Entity-level scores with seqeval: conlleval-compatible (headline) and strict IOB2 beside it."""
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,8 +33,11 @@ def _summary(report: dict) -> dict:
 def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
     """Precision, recall and F1 (0..1) overall and per type; `strict` holds the strict-mode figures."""
     gold, predicted = [list(g) for g in gold], [list(p) for p in predicted]
-    default = classification_report(gold, predicted, output_dict=True, zero_division=0)
-    strict = classification_report(gold, predicted, output_dict=True, zero_division=0, mode="strict", scheme=IOB2)
+    with warnings.catch_warnings():  # data without a single entity: seqeval averages empty arrays (0 is right)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        default = classification_report(gold, predicted, output_dict=True, zero_division=0)
+        strict = classification_report(gold, predicted, output_dict=True, zero_division=0, mode="strict",
+                                       scheme=IOB2)
     result = _summary(default)
     result["mode"] = "conlleval"
     result["strict"] = {k: v for k, v in _summary(strict).items()}

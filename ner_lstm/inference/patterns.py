@@ -9,7 +9,7 @@ as spaCy's `filter_spans` does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..data.corpus import spans
@@ -36,10 +36,15 @@ class Match:
     id: str | None
 
 
-@dataclass
 class _Node:
-    children: dict[tuple[str, str], _Node] = field(default_factory=dict)
-    pattern: Pattern | None = None
+    """A trie node: the next token by its exact text and by its lowercased text, and the pattern ending here."""
+
+    __slots__ = ("orth", "lower", "pattern")
+
+    def __init__(self) -> None:
+        self.orth: dict[str, _Node] = {}
+        self.lower: dict[str, _Node] = {}
+        self.pattern: Pattern | None = None
 
 
 def read_patterns(path: str | Path, encoding: str = "utf-8") -> list[Pattern]:
@@ -103,8 +108,8 @@ class Patterns:
         self.root = _Node()
         for pattern in self.patterns:
             node = self.root
-            for step in pattern.tokens:
-                node = node.children.setdefault(step, _Node())
+            for kind, value in pattern.tokens:
+                node = (node.orth if kind == "ORTH" else node.lower).setdefault(value, _Node())
             if node.pattern is None:  # the same tokens twice: the first line wins
                 node.pattern = pattern
 
@@ -113,29 +118,39 @@ class Patterns:
 
     def find(self, tokens: Sequence[str]) -> list[Match]:
         """Non-overlapping matches in token order: the longest first, then the earliest."""
-        lowered = [token.lower() for token in tokens]
-        found = [match for start in range(len(tokens)) if (match := self._longest(tokens, lowered, start))]
-        found.sort(key=lambda m: (m.first - m.last, m.first))
-        taken: list[Match] = []
-        used = [False] * len(tokens)
-        for match in found:
-            if not any(used[match.first : match.last]):
-                taken.append(match)
-                used[match.first : match.last] = [True] * (match.last - match.first)
-        return sorted(taken, key=lambda m: m.first)
+        orth, lower = self.root.orth, self.root.lower
+        lowered = [token.lower() for token in tokens] if lower else tokens
+        found = [match for start, (token, low) in enumerate(zip(tokens, lowered)) if token in orth or low in lower
+                 if (match := self._longest(tokens, lowered, start))]
+        if len(found) > 1:
+            found.sort(key=lambda m: (m.first - m.last, m.first))
+            taken: list[Match] = []
+            used = [False] * len(tokens)
+            for match in found:
+                if not any(used[match.first : match.last]):
+                    taken.append(match)
+                    used[match.first : match.last] = [True] * (match.last - match.first)
+            found = sorted(taken, key=lambda m: m.first)
+        return found
 
     def _longest(self, tokens: Sequence[str], lowered: Sequence[str], start: int) -> Match | None:
-        """The longest pattern match starting at `start` (both ORTH and LOWER edges are followed)."""
+        """The longest pattern match starting at `start` (both exact and lowercased edges are followed)."""
         best: Match | None = None
         frontier = [self.root]
-        position = start
-        while frontier and position < len(tokens):
-            keys = (("ORTH", tokens[position]), ("LOWER", lowered[position]))
-            frontier = [child for node in frontier for key in keys if (child := node.children.get(key))]
-            position += 1
+        for position in range(start, len(tokens)):
+            token, low = tokens[position], lowered[position]
+            following = []
+            for node in frontier:
+                if (child := node.orth.get(token)) is not None:
+                    following.append(child)
+                if (child := node.lower.get(low)) is not None:
+                    following.append(child)
+            if not following:
+                break
+            frontier = following
             ended = next((node.pattern for node in frontier if node.pattern is not None), None)
             if ended is not None:  # each step is longer than the last
-                best = Match(start, position, ended.label, ended.id)
+                best = Match(start, position + 1, ended.label, ended.id)
         return best
 
     def apply(self, tags: list[str], tokens: Sequence[str]) -> tuple[list[str], list[Match]]:
