@@ -268,7 +268,7 @@ def correcting() -> tuple[str, dict[str, bytes]]:
         text.append(f"No `benchmarks/results/calibration.json` yet: run `{run.format('calibration')} --model M`.\n")
     else:
         methods = data["methods"]
-        text += [f"## Calibrated scores\n", f"{data['benchmark']}. {_when('calibration.json', data)}. Target: test "
+        text += ["## Calibrated scores\n", f"{data['benchmark']}. {_when('calibration.json', data)}. Target: test "
                  f"ECE <= {data['target_test_ece']}; the default method is `{data['default']}`.\n",
                  _table(["method", "temperature", "valid ECE", "test ECE", "test Brier", "test precision at 0.9",
                          "test coverage at 0.9"],

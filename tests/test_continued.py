@@ -118,3 +118,29 @@ def test_replay_takes_a_seeded_share_in_order():
     chosen = replayed(sentences, 0.3, seed=5)
     assert len(chosen) == 30 and chosen == replayed(sentences, 0.3, seed=5) != replayed(sentences, 0.3, seed=6)
     assert [int(s.tokens[0]) for s in chosen] == sorted(int(s.tokens[0]) for s in chosen)
+
+
+def test_a_continued_run_resumes_from_its_checkpoint(sample, tmp_path):
+    from dataclasses import replace
+
+    from ner_lstm.training.corpora import Corpora
+    from ner_lstm.training.train import Trainer, TrainOptions, checkpoint_dir, train_model
+
+    tiny = ModelConfig(embeddings="none", word_dim=8, char_dim=8, char_filters=8, case_dim=4, lstm_units=8)
+    train, dev = read_conll(sample / "train.txt")[:96], read_conll(sample / "dev.txt")[:40]
+    parent = tmp_path / "parent"
+    train_model(Corpora(train, dev, None, {"train": "t", "dev": "d"}), parent,
+                TrainOptions(epochs=1, batch_size=16, verbose=0, model=tiny, calibration="none"))
+    new = Corpora(read_conll(renamed(sample / "train.txt", tmp_path / "new.txt"))[:97],
+                  read_conll(renamed(sample / "dev.txt", tmp_path / "dev.txt"))[:41], None, {"train": "n", "dev": "m"})
+    loaded, network = load_parent(parent, tiny, ModelConfig())
+    options = TrainOptions(epochs=1, batch_size=16, verbose=0, model=network, init_from=str(parent), calibration="none")
+    child = tmp_path / "child"
+    first = Trainer(child, options, new.describe(), new.fingerprint())
+    first.prepare(new.train, None, loaded)
+    first.fit(new.train, new.dev)  # no finish(): as if the process died after epoch 1
+    assert (checkpoint_dir(child) / "state.json").is_file()
+    summary = train_model(new, child, replace(options, epochs=2, resume=True))
+    assert summary["epochs"] == 2 and not checkpoint_dir(child).exists()
+    assert "B-FAC" in read_json(child / "vocab.json")["labels"]
+    assert read_json(child / "config.json")["training"]["init_from"] == str(parent)

@@ -4,7 +4,8 @@
 """
 from __future__ import annotations
 
-from . import calibrate, convert, evaluate, info, patterns, predict, serve, tag, train  # noqa: F401  (registers the commands)
+# importing the command modules registers the commands
+from . import calibrate, convert, evaluate, info, patterns, predict, serve, tag, train  # noqa: F401
 from .common import app
 
 __all__ = ["app"]

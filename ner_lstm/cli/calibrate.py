@@ -29,7 +29,8 @@ def calibrate(
     dev: Annotated[Path, typer.Argument(help="Labelled data the model did not train on (its dev set).")],
     model: ModelOption = DEFAULT_MODEL,
     method: MethodOption = Method.temperature,
-    test: Annotated[Optional[Path], typer.Option(help="Also report ECE before and after on this labelled data.")] = None,
+    test: Annotated[Optional[Path], typer.Option(
+        help="Also report ECE before and after on this labelled data.")] = None,
     input_format: LabelledFormatOption = LabelledFormat.auto,
     tag_column: TagColumn = -1,
     encoding: Encoding = "utf-8",

@@ -24,7 +24,8 @@ def evaluate(
         " the confusion matrix and the calibration of entity scores."))] = False,
     report: Annotated[Optional[Path], typer.Option(help=("Write report.html (self-contained, figures inline) and "
         "report.json into this folder: scores per type, SemEval 2013 modes, confusion matrix with missed and "
-        "spurious, calibration (reliability diagram, ECE, Brier, thresholds) and the worst errors in context."))] = None,
+        "spurious, calibration (reliability diagram, ECE, Brier, thresholds) and the worst errors in context."))
+    ] = None,
     errors_per_kind: Annotated[int, typer.Option(min=0, help=("Worst errors the report shows per kind (wrong type, "
         "wrong boundary, missed, spurious)."))] = 20,
     input_format: LabelledFormatOption = LabelledFormat.auto,

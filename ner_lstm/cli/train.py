@@ -54,7 +54,8 @@ def train(
         "that many epochs and keep that model (report its test F1 apart: it has no dev score)."))] = False,
     init_from: Annotated[Optional[Path], typer.Option(help=("Continue this trained model on the new data: its "
         "vocabularies grow with the new words, characters and labels, its weights are the start, the rest is a fresh "
-        "run (early stopping on --dev, checkpoints, --resume). The new model names its parent in config.json."))] = None,
+        "run (early stopping on --dev, checkpoints, --resume). The new model names its parent in config.json."))
+    ] = None,
     replay: Annotated[Optional[Path], typer.Option(help=("With --init-from: the parent's training data; a seeded "
         "share of it (--replay-fraction) joins the new data, so the model forgets less."))] = None,
     replay_fraction: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of --replay mixed in.")] = 0.5,

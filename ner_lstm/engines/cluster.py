@@ -67,7 +67,8 @@ class RayOptions:
     def identity(self) -> dict:
         return {"input_format": self.input_format, "output_format": self.output_format,
                 "fields": asdict(self.fields), "field_prefix": self.field_prefix, "encoding": self.encoding,
-                "shard_bytes": self.shard_bytes, **({"min_score": self.min_score} if self.min_score is not None else {})}
+                "shard_bytes": self.shard_bytes,
+                **({"min_score": self.min_score} if self.min_score is not None else {})}
 
 
 def model_files(path: Path) -> dict[str, bytes]:

@@ -97,7 +97,8 @@ def fit(tagger: Any, sentences: Sequence[Any], method: str, rows: Sequence[np.nd
     return Calibration(method, float(temperature), knots)
 
 
-def _log_loss(tagger: Any, sentences: Sequence[Any], rows: Sequence[np.ndarray], gold: list, temperature: float) -> float:
+def _log_loss(tagger: Any, sentences: Sequence[Any], rows: Sequence[np.ndarray], gold: list,
+              temperature: float) -> float:
     tagger.calibration = Calibration(temperature=temperature)
     scores, right, _ = scored_entities(gold, tagger.decode(sentences, rows))
     scores = np.clip(scores, 1e-6, 1 - 1e-6)

@@ -170,7 +170,8 @@ class Patterns:
                 tags[first:last] = ["O"] * (last - first)
             kept.append(match)
         for match in kept:
-            tags[match.first : match.last] = [f"B-{match.label}"] + [f"I-{match.label}"] * (match.last - match.first - 1)
+            width = match.last - match.first
+            tags[match.first : match.last] = [f"B-{match.label}"] + [f"I-{match.label}"] * (width - 1)
         return tags, kept
 
 
