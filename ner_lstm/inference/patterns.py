@@ -42,9 +42,26 @@ class _Node:
     __slots__ = ("orth", "lower", "pattern")
 
     def __init__(self) -> None:
-        self.orth: dict[str, _Node] = {}
-        self.lower: dict[str, _Node] = {}
+        self.orth: dict[str, _Node] = _NONE  # made when a first edge is added: most nodes have one kind or none
+        self.lower: dict[str, _Node] = _NONE
         self.pattern: Pattern | None = None
+
+    def child(self, kind: str, value: str) -> _Node:
+        if kind == "ORTH":
+            if self.orth is _NONE:
+                self.orth = {}
+            edges = self.orth
+        else:
+            if self.lower is _NONE:
+                self.lower = {}
+            edges = self.lower
+        found = edges.get(value)
+        if found is None:
+            found = edges[value] = _Node()
+        return found
+
+
+_NONE: dict = {}  # the shared empty edge table of nodes without edges of a kind (never written)
 
 
 def read_patterns(path: str | Path, encoding: str = "utf-8") -> list[Pattern]:
@@ -78,14 +95,14 @@ def _pattern(value: object, name: str, line: int) -> Pattern:
 
 
 def _token(item: object, name: str, line: int) -> tuple[str, str]:
-    if not isinstance(item, dict) or len(item) != 1:
-        raise InputError("each token of a pattern is one dict with one of ORTH, TEXT, LOWER", name, line)
-    (key, value), = item.items()
-    if key not in TOKEN_KEYS or not isinstance(value, str):
+    if isinstance(item, dict) and len(item) == 1:
+        (key, value), = item.items()
+        kind = TOKEN_KEYS.get(key)
+        if kind is not None and isinstance(value, str):
+            return kind, value.lower() if kind == "LOWER" else value
         raise InputError(f"token attribute {key!r} with {type(value).__name__} value is not supported; use "
                          "ORTH, TEXT or LOWER with a string", name, line)
-    kind = TOKEN_KEYS[key]
-    return kind, value.lower() if kind == "LOWER" else value
+    raise InputError("each token of a pattern is one dict with one of ORTH, TEXT, LOWER", name, line)
 
 
 def phrase_tokens(phrase: str) -> list[str]:
@@ -101,17 +118,20 @@ class Patterns:
     """A trie of patterns and the rule that merges its matches with the model's entities."""
 
     def __init__(self, patterns: Sequence[Pattern], mode: str = "override") -> None:
-        if mode not in MODES:
-            raise UsageError(f"unknown patterns mode {mode!r}; choose one of {', '.join(MODES)}")
-        self.mode = mode
+        self.set_mode(mode)
         self.patterns = list(patterns)
         self.root = _Node()
         for pattern in self.patterns:
             node = self.root
             for kind, value in pattern.tokens:
-                node = (node.orth if kind == "ORTH" else node.lower).setdefault(value, _Node())
+                node = node.child(kind, value)
             if node.pattern is None:  # the same tokens twice: the first line wins
                 node.pattern = pattern
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise UsageError(f"unknown patterns mode {mode!r}; choose one of {', '.join(MODES)}")
+        self.mode = mode
 
     def __len__(self) -> int:
         return len(self.patterns)

@@ -124,10 +124,13 @@ class Tagger:
 
     def use_patterns(self, files: Sequence[str | Path] = (), mode: str | None = None) -> None:
         """Add the patterns of `files` after the model's own, and choose how matches meet model entities."""
-        own = self.patterns.patterns if self.patterns is not None else []
         added = [pattern for file in files for pattern in read_patterns(file)]
-        if own or added:
-            self.patterns = Patterns([*own, *added], mode or (self.patterns.mode if self.patterns else "override"))
+        own = self.patterns.patterns if self.patterns is not None else []
+        mode = mode or (self.patterns.mode if self.patterns is not None else "override")
+        if added:
+            self.patterns = Patterns([*own, *added], mode)
+        elif self.patterns is not None:
+            self.patterns.set_mode(mode)  # the model's own trie, kept
 
     @classmethod
     def _load_keras(cls, path: Path, vocab: Vocab, config: dict) -> Tagger:
