@@ -383,13 +383,37 @@ def patterns(args: argparse.Namespace) -> None:
         tagging[name]["speed_vs_none"] = round(tagging[name]["tokens_per_second"] / tagging["none"]["tokens_per_second"],
                                                3)
     print(json.dumps({"tagging": tagging}), flush=True)
+    steady = in_process(models, every, args.rounds)
+    print(json.dumps({"in_process": steady}), flush=True)
     shutil.rmtree(work, ignore_errors=True)
     write_result(args.out, {"benchmark": "entity patterns: the matcher alone on CoNLL-2003 test, and whole ner-lstm "
                                          "tag processes on every CoNLL-2003 token with patterns stored in the model",
                             "machine": machine(), "test_tokens": tokens, "tagged_tokens": all_tokens,
                             "matcher": {"patterns": len(matcher), "load_seconds": round(load_seconds, 2),
                                         "matches": matches, "tokens_per_second": round(tokens / match_seconds)},
-                            "tagging": tagging, "rounds": args.rounds})
+                            "tagging": tagging, "in_process": steady, "rounds": args.rounds})
+
+
+def in_process(models: dict[str, Path], source: Path, rounds: int) -> dict:
+    """`Tagger.tag` over every sentence, models loaded once: the steady cost of matching, without start-up and
+    the patterns' loading (rounds alternate the models)."""
+    from ner_lstm.data.corpus import read_conll
+    from ner_lstm.inference.tagger import Tagger
+
+    sentences = read_conll(source)
+    tokens = sum(len(s) for s in sentences)
+    taggers = {name: Tagger.load(model) for name, model in models.items()}
+    seconds = {name: [] for name in taggers}
+    for _ in range(rounds):
+        for name, tagger in taggers.items():
+            started = time.monotonic()
+            tagger.tag(sentences)
+            seconds[name].append(time.monotonic() - started)
+    found = {name: {"median_seconds": round(float(np.median(t)), 3), "tokens_per_second": round(tokens / np.median(t))}
+             for name, t in seconds.items()}
+    for name in found:
+        found[name]["speed_vs_none"] = round(found[name]["tokens_per_second"] / found["none"]["tokens_per_second"], 3)
+    return found
 
 
 def init_from_arguments(parser: argparse.ArgumentParser) -> None:

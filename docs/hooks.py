@@ -295,9 +295,15 @@ def correcting() -> tuple[str, dict[str, bytes]]:
         text += ["## Entity patterns\n", f"{data['benchmark']}. {_when('patterns.json', data)}.\n",
                  f"The matcher alone: {data['matcher']['patterns']:,} patterns, {data['matcher']['tokens_per_second']:,}"
                  f" tokens/s ({data['matcher']['load_seconds']} s to load).\n",
+                 "Whole `ner-lstm tag` processes (start-up and loading the patterns included):\n",
                  _table(["patterns", "median seconds", "tokens/s", "speed against none"],
                         [[k, v["median_seconds"], f"{v['tokens_per_second']:,}", v["speed_vs_none"]]
                          for k, v in data["tagging"].items()])]
+        if "in_process" in data:
+            text += ["`Tagger.tag` in one process, models loaded once (the steady cost of matching):\n",
+                     _table(["patterns", "median seconds", "tokens/s", "speed against none"],
+                            [[k, v["median_seconds"], f"{v['tokens_per_second']:,}", v["speed_vs_none"]]
+                             for k, v in data["in_process"].items()])]
     data = _load("init-from.json")
     if data is None:
         text.append(f"No `benchmarks/results/init-from.json` yet: run `{run.format('init-from')} --scratch M`.\n")

@@ -277,15 +277,17 @@ class Tagger:
     def _rules(self, tagged: Tagged, probs: np.ndarray | None) -> Tagged:
         """Leave out entities scored below `min_score`, then write the pattern matches in; a token whose tag
         changed gets its new tag's confidence (the marginal of O, or 1.0 inside a match)."""
-        tags = list(tagged.tags)
+        tags = tagged.tags
         if self.min_score is not None:
-            for entity in tagged.entities:
-                if entity.score < self.min_score:
+            low = [entity for entity in tagged.entities if entity.score < self.min_score]
+            if low:
+                tags = list(tags)
+                for entity in low:
                     tags[entity.token_start : entity.token_end] = ["O"] * (entity.token_end - entity.token_start)
         matches: list[Match] = []
         if self.patterns is not None:
-            tags, matches = self.patterns.apply(tags, tagged.sentence.tokens)
-        if tags == tagged.tags and not matches:
+            tags, matches = self.patterns.apply(tags, tagged.sentence.tokens)  # the same list when nothing matched
+        if tags is tagged.tags:
             return tagged
         confidence = tagged.confidence
         if probs is not None:
