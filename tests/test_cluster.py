@@ -254,30 +254,6 @@ def test_an_input_the_read_task_refuses_is_an_error_naming_it(ray_cluster, train
         tag_on_ray(trained_model, [str(source)], str(tmp_path / "out"), RayOptions())
 
 
-def test_ray_applies_the_models_patterns_and_min_score_as_the_local_engine_does(ray_cluster, trained_model, inputs,
-                                                                               tmp_path):
-    import shutil
-
-    from ner_lstm.inference.patterns import store_patterns
-
-    model = tmp_path / "with-patterns"
-    shutil.copytree(trained_model, model)
-    rules = tmp_path / "rules.jsonl"
-    rules.write_text('{"label": "ORG", "pattern": [{"LOWER": "the"}], "id": "the"}\n')
-    store_patterns(model, [rules])
-    result = subprocess.run(cli("--address", ray_cluster, "--model", str(model), str(inputs["text"]), "-o",
-                                str(tmp_path / "shards"), "--shard-size", str(SHARD), "--min-score", "0.9"),
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    local = tmp_path / "local.jsonl"
-    tag_files(ModelSpec(str(model), min_score=0.9), [str(inputs["text"])], local)
-    found = records_by_key(shards_of(tmp_path / "shards"))
-    assert found == records_by_key([local])
-    entities = [e for row in found.values() for e in row["entities"]]
-    assert any(e["source"] == "pattern" and e["id"] == "the" for e in entities)
-    assert all(e["score"] >= 0.9 for e in entities)
-
-
 def test_an_earlier_run_is_never_overwritten_and_resume_needs_the_same_run(tmp_path):
     import pyarrow.fs as pafs
 
@@ -340,7 +316,8 @@ def test_a_killed_runs_temporaries_are_removed_and_nothing_else(tmp_path):
     (["--output-format", "conll"], "writes jsonl or parquet shards, not conll"),
     ([], "give -o DIR"),
     (["--backend", "keras"], "tags with onnxruntime"),
-    (["--patterns", "rules.jsonl"], "store yours in it with 'ner-lstm patterns' first"),
+    (["--patterns", "rules.jsonl"], "store patterns in the model with 'ner-lstm patterns'"),
+    (["--min-score", "0.5"], "filter scores downstream"),
 ])
 def test_ray_option_errors_are_one_line(trained_model, inputs, tmp_path, args, message):
     out = [] if message == "give -o DIR" else ["-o", str(tmp_path / "out")]

@@ -105,14 +105,14 @@ def tag(
     check_dir(model)  # fail before reading any input; the model itself loads where it runs
     fields = Fields(tokens=tokens_field, text=text_field)
     if engine is Engine.ray:
-        if patterns or patterns_mode:
-            raise UsageError("--engine ray applies the model's own patterns; store yours in it with 'ner-lstm "
-                             "patterns' first")
+        if patterns or patterns_mode or min_score is not None:
+            raise UsageError("--engine ray applies the model's own patterns and writes every entity with its score; "
+                             "store patterns in the model with 'ner-lstm patterns', filter scores downstream")
         if processes is not None:
             raise UsageError("--processes is for the local engine; --engine ray runs --actors")
         _tag_on_ray(inputs, model, output, dataset, backend, input_format.value, output_format.value, fields,
                     field_prefix, encoding, shard_size, batch_size, renamed(workers, actors, "--actors"), threads,
-                    address, resume, min_score)
+                    address, resume)
         return
     if address is not None or threads is not None or actors is not None:
         raise UsageError("--address, --threads and --actors are for --engine ray")
@@ -141,7 +141,7 @@ def tag(
 def _tag_on_ray(inputs: Optional[list[str]], model: Path, output: Optional[Path], dataset: Optional[str],
                 backend: Backend, input_format: str, output_format: str, fields: Fields, field_prefix: str,
                 encoding: str, shard_size: int, batch_size: int, workers: Optional[int], threads: Optional[int],
-                address: Optional[str], resume: bool, min_score: Optional[float]) -> None:
+                address: Optional[str], resume: bool) -> None:
     from ..errors import UsageError
     from ..extras import require
 
@@ -158,7 +158,7 @@ def _tag_on_ray(inputs: Optional[list[str]], model: Path, output: Optional[Path]
     if backend is Backend.keras:
         raise UsageError("--engine ray tags with onnxruntime; --backend keras is for the local engine")
     options = RayOptions(input_format, output_format, fields, field_prefix, encoding, shard_size, batch_size, workers,
-                         threads, address, min_score)
+                         threads, address)
     done = tag_on_ray(model, inputs, str(output), options, resume)
     if done["skipped_shards"]:
         typer.echo(f"ner-lstm: skipped {done['skipped_shards']} shard(s) already tagged (--resume)", err=True)

@@ -62,13 +62,11 @@ class RayOptions:
     workers: int | None = None  # actors; default: the cluster's CPUs / threads
     threads: int | None = None  # onnxruntime threads per actor; default 1 (faster: docs/results "On a cluster")
     address: str | None = None  # an existing cluster ("auto", "ray://host:10001"); None starts one here
-    min_score: float | None = None  # entities scored below it are left out (their tokens tagged O)
 
     def identity(self) -> dict:
         return {"input_format": self.input_format, "output_format": self.output_format,
                 "fields": asdict(self.fields), "field_prefix": self.field_prefix, "encoding": self.encoding,
-                "shard_bytes": self.shard_bytes,
-                **({"min_score": self.min_score} if self.min_score is not None else {})}
+                "shard_bytes": self.shard_bytes}
 
 
 def model_files(path: Path) -> dict[str, bytes]:
@@ -177,7 +175,6 @@ class ShardTagger:
     def __init__(self, model: list, output: str, options: RayOptions, threads: int) -> None:
         self.tagger = Tagger.load(materialise_model(ray.get(model[0])), "onnx", threads)
         self.tagger.batch_size = options.batch_size
-        self.tagger.min_score = options.min_score
         self.options = options
         self.write = writer_for(options.output_format, options.field_prefix)
         self.fs, self.root = filesystem(output)
