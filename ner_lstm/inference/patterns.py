@@ -195,10 +195,6 @@ class Patterns:
         return tags, kept
 
 
-def load_patterns(files: Sequence[str | Path], mode: str = "override") -> Patterns:
-    return Patterns([pattern for file in files for pattern in read_patterns(file)], mode)
-
-
 def pattern_json(pattern: Pattern) -> dict:
     """EntityRuler's token form (a phrase is stored as the tokens it was cut into, so loading needs no tokeniser)."""
     found: dict = {"label": pattern.label, "pattern": [{key: value} for key, value in pattern.tokens]}

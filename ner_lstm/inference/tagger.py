@@ -263,8 +263,10 @@ class Tagger:
         scores = scores or self.min_score is not None
         probs = None
         if scores:
-            scale = np.float32(1 / self.calibration.temperature)
-            probs = marginals_numpy(emissions * scale, lengths, *(p * scale for p in params))
+            if self.calibration.temperature != 1.0:  # scaled copies only when there is a temperature
+                scale = np.float32(1 / self.calibration.temperature)
+                emissions, params = emissions * scale, tuple(p * scale for p in params)
+            probs = marginals_numpy(emissions, lengths, *params)
         out = []
         for row, (sentence, path) in enumerate(zip(sentences, paths)):
             confidence = [] if probs is None else probs[row, np.arange(len(path)), path].tolist()

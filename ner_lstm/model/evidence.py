@@ -18,9 +18,14 @@ import numpy as np
 from ..data.corpus import Sentence
 
 
+def label_types(labels: Sequence[str]) -> list[str]:
+    """The entity types of `labels`, in the order of the evidence columns after O."""
+    return sorted({label[2:] for label in labels if label != "O"})
+
+
 def type_map(labels: Sequence[str]) -> np.ndarray:
     """(labels, 1 + types) of 0/1: which column (O, then each type in sorted order) a label belongs to."""
-    types = sorted({label[2:] for label in labels if label != "O"})
+    types = label_types(labels)
     table = np.zeros((len(labels), 1 + len(types)), np.float32)
     for row, label in enumerate(labels):
         table[row, 0 if label == "O" else 1 + types.index(label[2:])] = 1

@@ -18,6 +18,7 @@ import numpy as np
 from ..data.corpus import Sentence
 from ..errors import UsageError
 from ..inference.bundle import MANIFEST_FILE, check_dir, load_keras_model, read_vocab
+from ..model.evidence import label_types
 from ..model.network import ModelConfig
 from ..model.vocab import Vocab
 
@@ -80,9 +81,7 @@ def copy_weights(parent: Parent, model: Any, vocab: Vocab) -> None:
     """Every weight of the parent into `model` (built for the grown `vocab`): old rows and columns in place,
     the added ones zero for labels (so old labels' scores do not move) and freshly initialised for words and
     characters."""
-    from ..model.evidence import type_map
-
-    evidence_rows = _evidence_rows(parent.vocab.labels, vocab.labels, type_map)
+    evidence_rows = _evidence_rows(parent.vocab.labels, vocab.labels)
     old_labels = len(parent.vocab.labels)
     before = {layer.name: layer for layer in parent.model.layers if layer.weights}
     for layer in model.layers:
@@ -99,10 +98,7 @@ def copy_weights(parent: Parent, model: Any, vocab: Vocab) -> None:
         layer.set_weights(values)
 
 
-def _evidence_rows(old: list[str], new: list[str], type_map) -> list[int]:
+def _evidence_rows(old: list[str], new: list[str]) -> list[int]:
     """Where each row of the parent's evidence map goes: O, each old type by name, the has-mentions flag."""
-    def types(labels: list[str]) -> list[str]:
-        return sorted({label[2:] for label in labels if label != "O"})
-
-    old_types, new_types = types(old), types(new)
-    return [0, *(1 + new_types.index(t) for t in old_types), type_map(new).shape[1]]
+    new_types = label_types(new)
+    return [0, *(1 + new_types.index(t) for t in label_types(old)), 1 + len(new_types)]
