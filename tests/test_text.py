@@ -1,6 +1,8 @@
 """Raw text to tokens: CoNLL/Penn Treebank conventions, exact offsets, sentence cuts only where they belong."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -94,3 +96,60 @@ def test_offsets_always_slice_back_to_tokens(text):
         assert sentence.tokens, "no empty sentences"
         for token, (start, end) in zip(sentence.tokens, sentence.offsets):
             assert text[start:end] == token and token.strip() == token
+
+
+# syntok decides only where it can: `_paragraph_sentences` reads the easy parts itself and must give what
+# syntok gives when it reads the whole paragraph (`fast=False`).
+TRICKY = [
+    "Blackburn won. The club said so. He left in 1996. \"We know,\" he said. Then (at 3 p.m.) it rained. Yes!",
+    "SAN MATEO, Calif. 1996-08-23", "NEW YORK 72 53 .576 -", "8 .Giuseppe Citterio (Italy) Aki",
+    "It is not a level to own vol. You are not going to lose.", "Coughlan said.. -- Stephen Nisbet +44 171",
+    "16. III.ker.TVE 3 - 1 2 2 7 1", "MORAV.CHEMIC. ZAV.", "He met McDonald. Then YouTube. NoSt. CoRp. X",
+    "(Syrian President Hafez al-) Assad is ready. Tension rose. (It did. Really.) Then. ( a )) W. The b )",
+    "\"deja-voodoo economics.... It's a plan.\" She said: \"No. 5 is in Jan. 5. Mr. Smith left.\" II. The end",
+    "They did n't get hurt, \"said Stich.\" I feel that. \" Our not signing. \" The sea. 'Quote. 'Twas so.",
+    "Sales rose 3.5 percent. 1,000 jobs. The 12. Jan. Apr. 1996. May. ST. LOUIS. a. B. U.S. Officials",
+]
+
+
+def pieces_agree(text: str) -> None:
+    from ner_lstm.data.text import _paragraph_sentences, _paragraphs
+
+    for start, end in _paragraphs(text):
+        assert _paragraph_sentences(text, start, end) == _paragraph_sentences(text, start, end, fast=False), \
+            repr(text[start:end])
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_the_fast_path_cuts_as_syntok_does(text):
+    pieces_agree(text)
+
+
+WORDS = ["The", "he", "said", "U.S.", "Corp.", "Jan", "1996", "12", "No", "no", "II", "McDonald", "vol", "e.g.",
+         "Mr", "a", "B", "3.5", "O'Neil", "did", "n't", "'s", "Jean-Pierre", "US$", "+0.4", ".496", "etc", "Calif"]
+PUNCTUATION = list(".!?,;:\"'()[]-$") + ["...", "--", ".\"", ".)", "?!", "\u2019", "\u201c", "\u201d"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(WORDS + PUNCTUATION), st.sampled_from(["", " ", " ", "  ", "\n"])),
+                max_size=40))
+def test_the_fast_path_cuts_as_syntok_does_on_generated_text(parts):
+    pieces_agree("".join(word + space for word, space in parts))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF) | st.sampled_from(list("-'.$+\"() \n")),
+               max_size=200))
+def test_the_fast_path_cuts_as_syntok_does_on_any_text(text):
+    pieces_agree(text)
+
+
+def test_space_is_what_syntok_calls_space_on_every_code_point():
+    import sys
+
+    import regex
+
+    from ner_lstm.data.text import SPACE
+
+    ours, syntoks = re.compile(SPACE), regex.compile(r"\s")
+    assert [c for c in range(sys.maxunicode + 1) if bool(ours.match(chr(c))) != bool(syntoks.match(chr(c)))] == []

@@ -24,12 +24,23 @@ bracket, or a closing quote left alone) are joined back, so a record that is one
 sentence is tagged as one sequence. A single line break is a space: hard-wrapped
 prose breaks lines inside sentences, so a headline or a table row that has no final
 period needs a blank line after it to be a sentence of its own.
+
+syntok is pure Python, and ran at a third of the tagger's speed. Its work is done
+here only where it decides something: runs of letters and digits with punctuation
+around them are cut as syntok would cut them with two regular expressions, and its
+segmenter reads only the parts of a paragraph between sure sentence ends that hold
+terminal punctuation it might cut at. The result is the same as syntok's on every
+text (tests/test_text.py compares both on generated text).
 """
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterator
 
 from syntok import segmenter
+from syntok._segmentation_states import State
+from syntok.tokenizer import Tokenizer
 
 from .corpus import Sentence
 from .documents import mark_document
@@ -42,33 +53,184 @@ ABBREVIATIONS = {
     "sen", "rep", "gov", "pres", "rev", "no", "vs", "v", "jan", "feb", "mar", "apr", "aug", "sep", "sept", "oct",
     "nov", "dec", "mt", "ft", "bros", "dept", "est", "approx", "fig",
 }
+TERMINAL_CHARS = re.compile(r"[.!?]")
 TERMINAL = re.compile(r"^(\.+|!+|\?+|[.!?][\"')\]]*)$")
 CLOSING = re.compile(r"^[\"')\]}'`]+$")
 INNER_PERIODS = re.compile(r"^[A-Za-z](\.[A-Za-z])+\.?$")
 CURRENCY_PREFIX = re.compile(r"^[A-Z]{1,3}$")
+# syntok's own units, with `re`: its `regex` patterns read \s as Unicode White_Space, which is str.isspace()
+# less \x1c-\x1f (tests/test_text.py checks every code point).
+SPACE = r"[^\S\x1c-\x1f]"
+PARAGRAPH_BREAK = re.compile(rf"\r?\n(?:{SPACE}*\r?\n)+")
+CHUNK = re.compile(r"(?:[^\s\u200b]|[\x1c-\x1f])+")  # a run without space or zero-width space
+WORD = re.compile(r"([\W_]*)([^\W_]+)([\W_]*)")  # punctuation, one run of letters and digits, punctuation
+TOKENIZER = Tokenizer(replace_not_contraction=False)
+SYNTOK_ABBREVIATIONS = State.abbreviations | State.months  # words before a period syntok may not cut after
 
 
 def split_text(text: str, source: str = "", line: int = 0) -> list[Sentence]:
     """Segment `text` into sentences; each token keeps its (start, end) offsets into `text`."""
     sentences: list[Sentence] = []
-    for paragraph in _syntok_paragraphs(text):
-        for spans in _join_sentences(text, paragraph):
-            merged = _merge_tokens(text, spans)
+    for start, end in _paragraphs(text):
+        for merged in _paragraph_sentences(text, start, end):
             sentences.append(Sentence([text[a:b] for a, b in merged], offsets=merged, source=source, line=line,
                                       text=text))
     mark_document(sentences)  # a text is a document
     return sentences
 
 
-def _syntok_paragraphs(text: str) -> list[list[list[Span]]]:
-    """syntok's sentences of each paragraph, as token spans."""
+def _paragraphs(text: str) -> Iterator[Span]:
+    start = 0
+    for found in PARAGRAPH_BREAK.finditer(text):
+        yield start, found.start()
+        start = found.end()
+    yield start, len(text)
+
+
+def _paragraph_sentences(text: str, start: int, end: int, fast: bool = True) -> list[list[Span]]:
+    """The paragraph's sentences as merged token spans.
+
+    syntok's segmenter and tokeniser are pure Python and slow, so they run only where they could decide
+    something: the paragraph is cut where syntok surely cuts (`_sure_cuts`), and a part without terminal
+    punctuation before its end (`_may_cut`; only cuts after it are kept) is one sentence of `_pieces`.
+    With `fast=False` syntok reads the whole paragraph (the tests check that both agree).
+    """
+    if not fast:
+        return _syntok_sentences(text, start, end)
+    spans = _pieces(text, start, end)
+    if not _may_cut(text, spans):
+        return [_merge_tokens(text, spans)] if spans else []
+    sentences: list[list[Span]] = []
+    first = 0
+    for cut in [*_sure_cuts(text, spans), len(spans)]:
+        part = spans[first:cut]
+        if _may_cut(text, part):
+            sentences.extend(_syntok_sentences(text, part[0][0], part[-1][1]))
+        elif part:
+            sentences.append(_merge_tokens(text, part))
+        first = cut
+    return sentences
+
+
+def _syntok_sentences(text: str, start: int, end: int) -> list[list[Span]]:
+    """syntok's sentences of text[start:end] (no paragraph break inside), joined and merged to our rules."""
     found = []
-    for paragraph in segmenter.analyze(text):
-        sentences = [[(t.offset, t.offset + len(t.value)) for t in tokens if t.value] for tokens in paragraph]
-        sentences = [spans for spans in sentences if spans]
-        if sentences:
-            found.append(sentences)
-    return found
+    for paragraph in segmenter.analyze(text[start:end]):
+        for tokens in paragraph:
+            spans = [(start + t.offset, start + t.offset + len(t.value)) for t in tokens if t.value]
+            if spans:
+                found.append(spans)
+    return [_merge_tokens(text, spans) for spans in _join_sentences(text, found)]
+
+
+def _sure_cuts(text: str, spans: list[Span]) -> Iterator[int]:
+    """Where syntok's segmenter always ends a sentence that we keep, and then reads on as a fresh segmenter
+    would: after a period against a word that no rule of syntok's or ours keeps it with, before a
+    capitalised word (or a quote and one) after a space, outside brackets (syntok skips over bracketed
+    text): `He left. The`, `in 1996. "We`. Each part between is segmented alone."""
+    depth = 0
+    for index, (start, end) in enumerate(spans):
+        if end != start + 1:
+            continue
+        char = text[start]
+        if char in State.opening_brackets:
+            depth += 1
+        elif char in State.closing_brackets:
+            depth = max(0, depth - 1)
+        elif char == "." and not depth and 0 < index < len(spans) - 1 and spans[index - 1][1] == start \
+                and spans[index + 1][0] != end:
+            before, following = text[slice(*spans[index - 1])], text[slice(*spans[index + 1])]
+            if following == '"' and index + 2 < len(spans) and spans[index + 2][0] == spans[index + 1][1]:
+                following = text[slice(*spans[index + 2])]  # an opening quote goes with the word after it
+            if following.isalpha() and following[0].isupper() and _ends_sentence(before, following):
+                yield index + 1
+
+
+def _ends_sentence(before: str, following: str) -> bool:
+    """Whether a period between these words is always a sentence's end, to syntok and to `_join_sentences`."""
+    return len(before) > 1 and before.isalnum() and before not in SYNTOK_ABBREVIATIONS \
+        and before not in State.roman_numerals and before not in ("no", "No", "NO") and not _takes_period(before) \
+        and not (before.isnumeric() and following in State.months)
+
+
+def _pieces(text: str, start: int, end: int) -> list[Span]:
+    """syntok's tokens of a paragraph, except that a run of letters and digits is one piece: syntok cuts it
+    only where a lowercase letter meets an uppercase one, and `_merge_tokens` joins those cuts again.
+
+    syntok tokenises each run of non-space characters alone: punctuation before and after the run of
+    letters and digits is one token a character (a leading `...` one token), a run without letters or
+    digits is one token. Anything else (a hyphen, an apostrophe, a period inside) goes to syntok's tokeniser.
+    """
+    spans: list[Span] = []
+    for chunk in CHUNK.finditer(text, start, end):
+        a, b = chunk.span()
+        if text[a:b].isalnum():
+            spans.append((a, b))
+            continue
+        word = WORD.fullmatch(text, a, b)
+        lead = word.group(1) if word else ""
+        if word is None or lead[-1:] in ("'", ".", "+"):  # inner punctuation, or a lead the merges read
+            spans.extend((a + t.offset, a + t.offset + len(t.value)) for t in TOKENIZER.tokenize(text[a:b]) if t.value)
+            continue
+        spans.extend((i, i + 1) for i in range(a, word.start(2)))
+        core, tail = word.span(2), word.group(3)
+        spans.extend(_lower_upper_cuts(text, *core) if tail[:1] == "." else [core])
+        position = core[1]
+        if tail.startswith("..."):
+            spans.append((position, position + 3))
+            position += 3
+        spans.extend((i, i + 1) for i in range(position, b))
+    return spans
+
+
+def _lower_upper_cuts(text: str, start: int, end: int) -> list[Span]:
+    """syntok's cuts of a run of letters and digits, where a lowercase letter meets an uppercase one: the
+    period after it is an abbreviation's by the last piece (`_may_cut`), as syntok's sentences have it."""
+    cuts = [i for i in range(start + 1, end) if unicodedata.category(text[i - 1]) == "Ll"
+            and unicodedata.category(text[i]) == "Lu"]
+    bounds = [start, *cuts, end]
+    return list(zip(bounds, bounds[1:]))
+
+
+def _may_cut(text: str, spans: list[Span]) -> bool:
+    """Whether a sentence we keep could end before the paragraph does. syntok ends one only after terminal
+    punctuation and what it keeps with it (`_absorbed`), never before a lowercase word, a comma, colon or
+    semicolon, a number written against it or one of three digits or more; `_join_sentences` keeps the cut only after terminal
+    punctuation that is not an abbreviation's period, with more than closing quotes and brackets after it."""
+    last = len(spans) - 1
+    while last >= 0 and CLOSING.match(text[slice(*spans[last])]):
+        last -= 1
+    if last <= 0 or not TERMINAL_CHARS.search(text, spans[0][0], spans[last][0]):
+        return False
+    index = 0
+    while index < last:
+        if TERMINAL.match(text[slice(*spans[index])]):
+            end = _absorbed(text, spans, index)
+            if end < last and TERMINAL.match(text[slice(*spans[end])]) \
+                    and not (end and _abbreviation_period(text, spans[end - 1], spans[end])):
+                following = text[slice(*spans[end + 1])]
+                written_against = spans[end + 1][0] == spans[end][1]
+                if not (following[:1].islower() or following in (",", ";", ":")
+                        or following.isnumeric() and (written_against or len(following) > 2)):
+                    return True
+            index = end
+        index += 1
+    return False
+
+
+def _absorbed(text: str, spans: list[Span], index: int) -> int:
+    """The last token syntok keeps with the terminal at `index`: terminals and closing brackets after it,
+    and one closing quote written against what comes before."""
+    end, quoted = index, False
+    while end + 1 < len(spans):
+        token = text[slice(*spans[end + 1])]
+        if token in State.terminals or token in State.closing_brackets:
+            end += 1
+        elif not quoted and token in State.closing_quotes and spans[end + 1][0] == spans[end][1]:
+            end, quoted = end + 1, True
+        else:
+            break
+    return end
 
 
 def _join_sentences(text: str, sentences: list[list[Span]]) -> list[list[Span]]:
@@ -79,8 +241,7 @@ def _join_sentences(text: str, sentences: list[list[Span]]) -> list[list[Span]]:
             previous = joined[-1]
             last = text[slice(*previous[-1])]
             closing_only = all(CLOSING.match(text[a:b]) for a, b in spans)
-            abbreviation = last == "." and len(previous) > 1 and previous[-2][1] == previous[-1][0] \
-                and _takes_period(text[slice(*previous[-2])])
+            abbreviation = len(previous) > 1 and _abbreviation_period(text, previous[-2], previous[-1])
             if closing_only or abbreviation or not TERMINAL.match(last):
                 joined[-1] = joined[-1] + spans
                 continue
@@ -91,11 +252,17 @@ def _join_sentences(text: str, sentences: list[list[Span]]) -> list[list[Span]]:
 def _merge_tokens(text: str, spans: list[Span]) -> list[Span]:
     merged: list[Span] = []
     for index, (start, end) in enumerate(spans):
-        if merged and _belongs_to_previous(text, merged[-1], (start, end), is_last=index == len(spans) - 1):
+        after = merged[-1][1] if merged else -2  # only neighbours without space or with a hyphen between merge
+        if (start == after or start == after + 1 and text[after] == "-") and _belongs_to_previous(text, merged[-1], (start, end), is_last=index == len(spans) - 1):
             merged[-1] = (merged[-1][0], end)
         else:
             merged.append((start, end))
     return merged
+
+
+def _abbreviation_period(text: str, before: Span, period: Span) -> bool:
+    """A period written against an abbreviation, initial or list number: no sentence ends there."""
+    return text[slice(*period)] == "." and before[1] == period[0] and _takes_period(text[slice(*before)])
 
 
 def _takes_period(word: str) -> bool:
