@@ -86,6 +86,24 @@ def test_entities_say_where_they_came_from(trained_model, tmp_path):
     assert all(e.source == "model" and "id" not in e.to_json() for e in plain.entities("Major Tom is here ."))
 
 
+def test_worker_processes_apply_given_patterns_and_min_score(trained_model, tmp_path, monkeypatch):
+    from ner_lstm.engines import local
+
+    monkeypatch.setattr(local, "WINDOW_TOKENS", 8)  # a window a line: worker processes tag all but the first two
+    rules = write(tmp_path / "p.jsonl", RULES)
+    source = write(tmp_path / "in.txt", "Major Tom is a great battle commander .\n" * 6)
+    outputs = []
+    for processes in ("1", "2"):
+        out = tmp_path / f"out{processes}.jsonl"
+        result = CliRunner().invoke(app, ["tag", str(source), "--model", str(trained_model), "--patterns", str(rules),
+                                          "--min-score", "0.999", "--processes", processes, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        outputs.append([json.loads(line) for line in out.read_text().splitlines()])
+    assert outputs[0] == outputs[1]
+    assert all(r["tags"][5:7] == ["B-ORG", "I-ORG"] for r in outputs[1]), "the given patterns, in every worker"
+    assert all(e["source"] == "pattern" or e["score"] >= 0.999 for r in outputs[1] for e in r["entities"])
+
+
 def test_every_command_applies_given_and_stored_patterns(trained_model, sample, tmp_path):
     runner = CliRunner()
     rules = write(tmp_path / "p.jsonl", RULES)

@@ -17,7 +17,7 @@ import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,12 @@ from ..cpus import available_cpus
 from ..data.sources import Fields, Record, dataset_records, expand_inputs, read_records
 from ..data.writers import SEPARATORS, output_ends, writer_for
 from ..errors import Interrupted, NerError, UsageError
+from ..inference.patterns import Patterns
 from ..inference.tagger import BATCH_SIZE, Tagger
 from .outputs import BratOutput, ParquetOutput, ResumableOutput, input_identity, plan_outputs, write_output
 
 WINDOW_TOKENS = 50_000
+MAX_PROCESSES = 4  # each holds its own model (docs/results/speed.md has the memory of one and of two)
 Writer = Callable[[Record, list], str | dict]  # text, or a row for Parquet
 Rendered = str | list[dict]  # a window's output: its text, or its rows
 _WORKER: dict[str, Any] = {}
@@ -45,6 +47,8 @@ class ModelSpec:
     patterns: tuple[str, ...] = ()  # entity pattern files applied besides the model's own
     patterns_mode: str | None = None
     min_score: float | None = None
+    threads: int | None = None  # onnxruntime threads; None: every CPU this process may use
+    rules: Patterns | None = None  # a loaded Tagger's patterns as they stand (its pattern files already read)
     loaded: Tagger | None = None
 
     @property
@@ -53,11 +57,31 @@ class ModelSpec:
 
     def get(self) -> Tagger:
         if self.loaded is None:
-            self.loaded = Tagger.load(self.path, self.backend)
+            self.loaded = Tagger.load(self.path, self.backend, self.threads)
             self.loaded.batch_size = self.batch_size
-            self.loaded.use_patterns(self.patterns, self.patterns_mode)
+            if self.rules is not None:
+                self.loaded.patterns = self.rules
+            else:
+                self.loaded.use_patterns(self.patterns, self.patterns_mode)
             self.loaded.min_score = self.min_score
         return self.loaded
+
+    @classmethod
+    def for_worker(cls, tagger: Tagger | ModelSpec, threads: int) -> ModelSpec:
+        """What a worker process loads: the same model with the same options, on `threads` threads."""
+        if isinstance(tagger, ModelSpec):
+            return replace(tagger, threads=threads, loaded=None)
+        path, backend = tagger.source  # type: ignore[misc]
+        return cls(path, backend, tagger.batch_size, min_score=tagger.min_score, threads=threads,
+                   rules=tagger.patterns)
+
+
+def default_processes() -> int:
+    """Processes `tag` runs when not told: one a CPU this process may use, each with a one-thread network,
+    up to MAX_PROCESSES. Processes split the Python work (reading, tokenising raw text, decoding,
+    writing) that one process's threads take turns at, so two one-thread processes tag faster than one
+    process with a two-thread network (docs/results/speed.md)."""
+    return min(available_cpus(), MAX_PROCESSES)
 
 
 class Counts:
@@ -100,14 +124,12 @@ def render_window(tagger: Tagger, window: list[Record], write: Writer,
     return rendered, len(window), len(sentences), sum(len(s) for s in sentences)
 
 
-def _start_worker(model: str, backend: str, threads: int, batch_size: int) -> None:
+def _start_worker(spec: ModelSpec) -> None:
     """Load the worker's model; a failure is kept and raised with the first task, so the parent
     reports the user's error (say, a damaged model) instead of a broken pool."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
-        tagger = Tagger.load(model, backend, threads)
-        tagger.batch_size = batch_size
-        _WORKER["tagger"] = tagger
+        _WORKER["tagger"] = spec.get()
     except NerError as err:
         _WORKER["error"] = err
 
@@ -155,10 +177,9 @@ def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], writ
         for chunk in itertools.chain(head, chunks):
             yield render_window(local, chunk, write, separator)
         return
-    model, backend = tagger.source
-    threads = max(1, available_cpus() // workers)
+    spec = ModelSpec.for_worker(tagger, threads=max(1, available_cpus() // workers))
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
-                               initargs=(model, backend, threads, tagger.batch_size))
+                               initargs=(spec,))
     try:
         pending: deque = deque()
         with _sigint_ignored():  # the first submissions start every worker
