@@ -5,7 +5,8 @@ Usage: python benchmarks/cluster.py --data ../shared/data/conll2003 --model mode
 Corpus: every sentence of CoNLL-2003 train + valid + test, ten times, as ten CoNLL files (copy-0 ..
 copy-9), so every record has a distinct (source, id): about 3M tokens. Each setting reads the ten files
 and writes JSONL:
-- local: `ner-lstm tag DIR -o OUT` (default settings: one process, onnxruntime on every CPU);
+- local: `ner-lstm tag DIR -o OUT` (default settings: a process a CPU, each with a one-thread network),
+  and with `--processes 1` (one process running onnxruntime on every CPU, the default before);
 - ray, 1 actor of 2 threads and 2 actors of 1 thread: `ner-lstm tag --engine ray --address auto`
   against a Ray started beforehand with `ray start --head --num-cpus N` (N = the CPUs this process may
   use), so the figure excludes the cluster's start, which is timed on its own (`ray start` to the
@@ -30,7 +31,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 import ray  # noqa: E402
+
+from throughput import cpu_model  # noqa: E402
 
 from ner_lstm.cpus import available_cpus  # noqa: E402
 
@@ -90,10 +94,11 @@ def main() -> None:
         joined = ["--engine", "ray", "--address", "auto"]
         settings = {
             "local": NER + base + [str(work / "local")],
+            "local_one_process": NER + base + [str(work / "local1"), "--processes", "1"],
             "ray_1_actor_2_threads": NER + joined + ["--actors", "1", "--threads", "2"] + base + [str(work / "ray1")],
             "ray_2_actors_1_thread": NER + joined + ["--actors", "2", "--threads", "1"] + base + [str(work / "ray2")],
         }
-        outputs = {"local": "local", "ray_1_actor_2_threads": "ray1", "ray_2_actors_1_thread": "ray2"}
+        outputs = {"local": "local", "local_one_process": "local1", "ray_1_actor_2_threads": "ray1", "ray_2_actors_1_thread": "ray2"}
         seconds: dict[str, list[float]] = {name: [] for name in settings}
         cluster_start = [start_cluster(cpus)]
         try:
@@ -115,6 +120,7 @@ def main() -> None:
     rates = {name: round(tokens / statistics.median(values)) for name, values in seconds.items()}
     best_ray = max(rates["ray_1_actor_2_threads"], rates["ray_2_actors_1_thread"])
     result = {
+        "date": time.strftime("%Y-%m-%d"),
         "corpus": {"files": COPIES, "records": records, "tokens": tokens},
         "cpus": cpus, "runs": args.runs, "seconds": seconds, "tokens_per_s": rates,
         "ratio_ray_best_to_local": round(best_ray / rates["local"], 3),
@@ -126,7 +132,7 @@ def main() -> None:
         "commands": {name: " ".join(command) for name, command in settings.items()},
         "model": str(args.model),
         "versions": {"python": platform.python_version(), "ray": ray.__version__},
-        "machine": platform.machine(),
+        "machine": {"cpu": cpu_model(), "cpus_usable": cpus, "platform": platform.platform()},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")

@@ -4,6 +4,9 @@
   tag DIR IN.conll OUT.conll N       NER over the pre-tokenised sentences of a CoNLL file (token first,
                                      blank line between sentences), `nlp.pipe(n_process=N)`; writes token
                                      and IOB tag per line, prints the word count
+  text DIR IN OUT N                  NER over raw text: IN is plain text (a record a line) or JSONL records with
+                                     a "text" field; `nlp.pipe(n_process=N)` tokenises and tags each record as a
+                                     doc; writes each record's entities as JSONL, prints the record count
   predict DIR TEXT                   spacy.load + tag one sentence, print the entities (the cold-start run)
 
 The same work as `ner-lstm tag --input-format conll --output-format conll`: read the file, tag, write.
@@ -56,6 +59,21 @@ def tag(directory: str, source: str, target: str, processes: str) -> None:
     print(json.dumps({"words": words}))
 
 
+def text(directory: str, source: str, target: str, processes: str) -> None:
+    import spacy
+
+    nlp = spacy.load(directory)
+    with open(source, encoding="utf-8") as handle:
+        lines = (line.rstrip("\n") for line in handle)
+        texts = (json.loads(line)["text"] for line in lines) if source.endswith(".jsonl") else lines
+        records = 0
+        with open(target, "w", encoding="utf-8") as out:
+            for doc in nlp.pipe(texts, batch_size=256, n_process=int(processes)):
+                records += 1
+                out.write(json.dumps({"entities": [[e.start_char, e.end_char, e.label_] for e in doc.ents]}) + "\n")
+    print(json.dumps({"records": records}))
+
+
 def predict(directory: str, text: str) -> None:
     import spacy
 
@@ -65,4 +83,5 @@ def predict(directory: str, text: str) -> None:
 
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"save": lambda: save(args[0], args[1:]), "tag": lambda: tag(*args), "predict": lambda: predict(*args)}[command]()
+    {"save": lambda: save(args[0], args[1:]), "tag": lambda: tag(*args), "text": lambda: text(*args),
+     "predict": lambda: predict(*args)}[command]()

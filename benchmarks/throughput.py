@@ -2,15 +2,21 @@
 
 Usage: python benchmarks/throughput.py --data ../shared/data/conll2003 --model models/conll2003
        [--runs 5] [--spacy-python benchmarks/.venv-spacy/bin/python] [--inference-venv .venv-inference]
-       [--baseline-model DIR] [--parts throughput cold_start memory footprint]
+       [--baseline-model DIR] [--parts throughput documents rawtext cold_start memory footprint]
 
+Every race below runs ner-lstm with default settings and in one process (`--processes 1`, the default
+before processes were chosen from the CPUs) beside spaCy 3.8 (a blank English pipeline with an
+initialised `ner` on the same labels: its speed does not depend on its weights) with `n_process` 1 and
+2; runs interleaved, tokens per second of wall time, median of --runs; the ratio is ner-lstm's default
+against spaCy's best setting.
 1. Throughput: every distinct sentence of CoNLL-2003 train + valid + test (no sentence twice, so no
-   cache of repeated sentences can help) as one pre-tokenised CoNLL file. `ner-lstm tag --input-format
-   conll --output-format conll` (default settings, and with --workers 2), beside a spaCy 3.8 process that
-   reads the same file, runs its `ner` pipe (a blank English pipeline with an initialised `ner` on the
-   same labels; its speed does not depend on its weights) with `n_process` 1 and 2, and writes CoNLL.
-   Runs interleaved; tokens per second of wall time, median of --runs; the ratio is against spaCy's best.
+   cache of repeated sentences can help) as one pre-tokenised CoNLL file, `tag --input-format conll
+   --output-format conll`; spaCy reads the same file, runs `ner`, writes CoNLL.
    With --baseline-model, that model is timed in the same rounds and the ratio to it reported too.
+   Documents: the same for every CoNLL-2003 token with its -DOCSTART- documents.
+   Raw text: those sentences detokenised a line (plain text), and every document a JSONL record, beside
+   ner-lstm on the same tokens pre-tokenised (raw text's speed against tokens'); spaCy tokenises and
+   tags each record as a doc and writes its entities.
 2. Cold start: a fresh `ner-lstm predict "Major Tom ..."` process beside spacy.load + tag of it
    (files in the page cache: one unmeasured run of each first).
 3. Memory: peak PSS and RSS, summed over the `ner-lstm tag` process and its workers, tagging 10 MB and
@@ -36,6 +42,8 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 from measure import run_with_peak_memory  # noqa: E402
 
+from ner_lstm.cpus import available_cpus  # noqa: E402
+
 NER = [sys.executable, "-m", "ner_lstm"]
 SENTENCE = "Major Tom is a great battle commander."
 TRAINING_ONLY = {"model.keras", "training.jsonl", "training.png"}
@@ -57,42 +65,103 @@ def timed(command: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").is_file() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
 def count_tokens(conll: Path) -> int:
     with conll.open(encoding="utf-8") as handle:
         return sum(1 for line in handle if line.strip())
+
+
+def race(args, commands: dict[str, list[str]], tokens: int) -> dict:
+    """Run every command --runs times, interleaved so every setting sees the same machine load; tokens per
+    second of wall time (median), and ner-lstm's default against spaCy's best setting."""
+    seconds: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(args.runs):
+        for name, command in commands.items():
+            seconds[name].append(timed(command))
+    rates = {name: round(tokens / statistics.median(values)) for name, values in seconds.items()}
+    spacy_best = max(rate for name, rate in rates.items() if name.startswith("spacy"))
+    return {"tokens": tokens, "runs": args.runs, "seconds": seconds, "tokens_per_s": rates,
+            "spacy_best_tokens_per_s": spacy_best, "ratio_to_spacy_best": round(rates["ner_lstm"] / spacy_best, 2)}
+
+
+def ours_and_spacy(args, work: Path, source: Path, name: str, spacy_command: str, options: list[str]) -> dict:
+    """ner-lstm with default settings and in one process (--processes 1), spaCy with n_process 1 and 2."""
+    ours = NER + ["tag", "--model", str(args.model), str(source), *options, "-o"]
+    spacy = [args.spacy_python, str(HERE / "spacy_ner.py"), spacy_command, str(work / "spacy-ner"), str(source)]
+    return {"ner_lstm": ours + [str(work / f"{name}-ours.out")],
+            "ner_lstm_one_process": ours + [str(work / f"{name}-ours-1.out"), "--processes", "1"],
+            "spacy_n_process_1": spacy + [str(work / f"{name}-spacy-1.out"), "1"],
+            "spacy_n_process_2": spacy + [str(work / f"{name}-spacy-2.out"), "2"]}
 
 
 def throughput(args, work: Path, sentences: list[list[str]]) -> dict:
     corpus = work / "all.conll"
     corpus.write_text("".join("".join(f"{t}\tO\n" for t in s) + "\n" for s in sentences), "utf-8")
     total = sum(len(s) for s in sentences)
-    spacy = [args.spacy_python, str(HERE / "spacy_ner.py"), "tag", str(work / "spacy-ner"), str(corpus)]
-    ours = NER + ["tag", "--model", str(args.model), str(corpus), "--input-format", "conll",
-                  "--output-format", "conll", "-o"]
-    commands = {
-        "ner_lstm": ours + [str(work / "ours.conll")],
-        "ner_lstm_workers_2": ours + [str(work / "ours-w2.conll"), "--processes", "2"],
-        "spacy_n_process_1": spacy + [str(work / "spacy-1.conll"), "1"],
-        "spacy_n_process_2": spacy + [str(work / "spacy-2.conll"), "2"],
-    }
+    commands = ours_and_spacy(args, work, corpus, "all", "tag", ["--input-format", "conll", "--output-format", "conll"])
     if args.baseline_model:  # the model a recipe change replaces, timed in the same rounds
-        baseline = [part if part != str(args.model) else str(args.baseline_model) for part in ours]
-        commands["ner_lstm_baseline_model"] = baseline + [str(work / "baseline.conll")]
-    seconds: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(args.runs):  # interleaved, so every setting sees the same machine load
-        for name, command in commands.items():
-            seconds[name].append(timed(command))
-    for output in ("ours.conll", "ours-w2.conll", "spacy-1.conll", "spacy-2.conll"):
+        commands["ner_lstm_baseline_model"] = [part if part != str(args.model) else str(args.baseline_model)
+                                               for part in commands["ner_lstm"][:-1]] + [str(work / "baseline.out")]
+    result = {"sentences": len(sentences), **race(args, commands, total)}
+    for output in ("all-ours.out", "all-ours-1.out", "all-spacy-1.out", "all-spacy-2.out"):
         assert count_tokens(work / output) == total, output
-    assert (work / "ours.conll").read_bytes() == (work / "ours-w2.conll").read_bytes(), "workers change no tag"
-    rates = {name: round(total / statistics.median(values)) for name, values in seconds.items()}
-    spacy_best = max(rates["spacy_n_process_1"], rates["spacy_n_process_2"])
-    result = {"sentences": len(sentences), "tokens": total, "runs": args.runs, "seconds": seconds,
-              "tokens_per_s": rates, "spacy_best_tokens_per_s": spacy_best,
-              "ratio_to_spacy_best": round(rates["ner_lstm"] / spacy_best, 2)}
+    assert (work / "all-ours.out").read_bytes() == (work / "all-ours-1.out").read_bytes(), "processes change no tag"
     if args.baseline_model:
         result["baseline_model"] = str(args.baseline_model)
-        result["ratio_to_baseline_model"] = round(rates["ner_lstm"] / rates["ner_lstm_baseline_model"], 3)
+        result["ratio_to_baseline_model"] = round(result["tokens_per_s"]["ner_lstm"]
+                                                  / result["tokens_per_s"]["ner_lstm_baseline_model"], 3)
+    return result
+
+
+def documents(args, work: Path) -> dict:
+    """Every CoNLL-2003 token (train, valid, test) pre-tokenised, with its -DOCSTART- documents: other
+    mentions' evidence is gathered per document."""
+    corpus = work / "documents.conll"
+    corpus.write_text("".join((args.data / f"{split}.txt").read_text("utf-8") for split in ("train", "valid", "test")),
+                      "utf-8")
+    total = count_tokens(corpus) - corpus.read_text("utf-8").count("-DOCSTART-")
+    commands = ours_and_spacy(args, work, corpus, "docs", "tag", ["--input-format", "conll", "--output-format", "conll"])
+    return {"documents": corpus.read_text("utf-8").count("-DOCSTART-"), **race(args, commands, total)}
+
+
+def rawtext(args, work: Path, sentences: list[list[str]]) -> dict:
+    """Raw text made of the same sentences by sacremoses' Moses detokenizer: the distinct sentences a line,
+    and every document as a JSONL record (sentences with a final stop run on, others end a paragraph),
+    each beside ner-lstm on the same tokens pre-tokenised; rates count those tokens for every tool."""
+    from rawtext import gold_spans
+    from sacremoses import MosesDetokenizer
+
+    from ner_lstm.data.corpus import conll_documents, read_conll
+
+    detokenizer = MosesDetokenizer(lang="en")
+    lines = work / "sentences.txt"
+    lines.write_text("".join(detokenizer.detokenize(s) + "\n" for s in sentences), "utf-8")
+    tokenised = work / "sentences.conll"
+    tokenised.write_text("".join("".join(f"{t}\tO\n" for t in s) + "\n" for s in sentences), "utf-8")
+    docs = [d for split in ("train", "valid", "test") for d in conll_documents(read_conll(args.data / f"{split}.txt"))]
+    texts, _ = gold_spans(docs, detokenizer, paragraphs=True)
+    records = work / "documents.jsonl"
+    records.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts), "utf-8")
+    conll = work / "documents-tokens.conll"
+    conll.write_text("".join((args.data / f"{split}.txt").read_text("utf-8") for split in ("train", "valid", "test")),
+                     "utf-8")
+    result = {}
+    layouts = {"sentence_a_line": (lines, tokenised, sum(len(s) for s in sentences)),
+               "document_a_record": (records, conll, sum(len(s) for d in docs for s in d))}
+    for layout, (raw, tokens_file, total) in layouts.items():
+        commands = ours_and_spacy(args, work, raw, layout, "text", [])
+        commands["ner_lstm_pre_tokenised"] = NER + ["tag", "--model", str(args.model), str(tokens_file),
+                                                    "--input-format", "conll", "-o", str(work / f"{layout}-tok.out")]
+        raced = race(args, commands, total)
+        rates = raced["tokens_per_s"]
+        result[layout] = {"records": sum(1 for _ in raw.open(encoding="utf-8")), "bytes": raw.stat().st_size, **raced,
+                          "raw_to_pre_tokenised": round(rates["ner_lstm"] / rates["ner_lstm_pre_tokenised"], 3)}
     return result
 
 
@@ -183,12 +252,26 @@ def report(result: dict) -> None:
         t = result["throughput"]
         r = t["tokens_per_s"]
         print(f"tag {t['tokens']:,} tokens ({t['sentences']:,} distinct sentences), median of {t['runs']}: "
-              f"ner-lstm {r['ner_lstm']:,} tokens/s (--workers 2: {r['ner_lstm_workers_2']:,}); spaCy NER-only "
+              f"ner-lstm {r['ner_lstm']:,} tokens/s (one process: {r['ner_lstm_one_process']:,}); spaCy NER-only "
               f"n_process=1 {r['spacy_n_process_1']:,}, n_process=2 {r['spacy_n_process_2']:,}; "
               f"{t['ratio_to_spacy_best']}x spaCy's best", flush=True)
         if "baseline_model" in t:
             print(f"baseline model {t['baseline_model']}: {r['ner_lstm_baseline_model']:,} tokens/s; this model "
                   f"{t['ratio_to_baseline_model']}x of it", flush=True)
+    if "documents" in result:
+        t = result["documents"]
+        r = t["tokens_per_s"]
+        print(f"CoNLL-2003 with its {t['documents']:,} documents, {t['tokens']:,} tokens: ner-lstm {r['ner_lstm']:,} "
+              f"tokens/s (one process: {r['ner_lstm_one_process']:,}); spaCy best {t['spacy_best_tokens_per_s']:,}; "
+              f"{t['ratio_to_spacy_best']}x", flush=True)
+    for layout, t in result.get("rawtext", {}).items():
+        if layout in ("command", "model", "date"):
+            continue
+        r = t["tokens_per_s"]
+        print(f"raw text, {layout.replace('_', ' ')} ({t['bytes']:,} bytes): ner-lstm {r['ner_lstm']:,} tokens/s "
+              f"(one process: {r['ner_lstm_one_process']:,}; the same tokens pre-tokenised {r['ner_lstm_pre_tokenised']:,}, "
+              f"raw/pre-tokenised {t['raw_to_pre_tokenised']}); spaCy best {t['spacy_best_tokens_per_s']:,}; "
+              f"{t['ratio_to_spacy_best']}x", flush=True)
     if "cold_start" in result:
         c = result["cold_start"]
         print(f"cold start: ner-lstm predict {c['ner_lstm_median_s']} s, spaCy load + tag {c['spacy_median_s']} s")
@@ -213,8 +296,9 @@ def main() -> None:
     parser.add_argument("--memory-sizes", type=int, nargs="*", default=[10, 100], help="MB of generated text")
     parser.add_argument("--spacy-python", default=str(HERE / ".venv-spacy" / "bin" / "python"))
     parser.add_argument("--inference-venv", type=Path, default=HERE.parent / ".venv-inference")
-    parser.add_argument("--parts", nargs="+", choices=["throughput", "cold_start", "load_check", "memory", "footprint"],
-                        default=["throughput", "cold_start", "memory", "footprint"],
+    parser.add_argument("--parts", nargs="+", choices=["throughput", "documents", "rawtext", "cold_start", "load_check",
+                                                       "memory", "footprint"],
+                        default=["throughput", "documents", "rawtext", "cold_start", "memory", "footprint"],
                         help="what to measure; other parts already in --out are kept")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "throughput.json")
     args = parser.parse_args()
@@ -223,16 +307,19 @@ def main() -> None:
     sentences = distinct_sentences(args.data)
     labels = sorted({t[2:] for t in json.loads((args.model / "config.json").read_text())["labels"] if t != "O"})
     result = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    if {"throughput", "cold_start"} & set(args.parts) or not result:  # what the spaCy comparison ran with
-        result.update({"machine": {"cores": os.cpu_count(), "platform": platform.platform()},
+    spacy_parts = {"throughput", "documents", "rawtext", "cold_start"} & set(args.parts)
+    if spacy_parts or not result:  # what the spaCy comparison ran with
+        result.update({"machine": {"cores": os.cpu_count(), "cpus_usable": available_cpus(), "cpu": cpu_model(),
+                                   "platform": platform.platform()},
                        "versions": versions(args.spacy_python), "model": str(args.model)})
     command = " ".join(["python", "benchmarks/throughput.py", *sys.argv[1:]])  # parts may come from other runs
     with tempfile.TemporaryDirectory(prefix="ner-lstm-speed-") as tmp:
         work = Path(tmp)
-        if {"throughput", "cold_start"} & set(args.parts):  # the parts that run spaCy beside us
+        if spacy_parts:
             subprocess.run([args.spacy_python, str(HERE / "spacy_ner.py"), "save", str(work / "spacy-ner"), *labels],
                            check=True)
-        parts = {"throughput": lambda: throughput(args, work, sentences), "cold_start": lambda: cold_start(args, work),
+        parts = {"throughput": lambda: throughput(args, work, sentences), "documents": lambda: documents(args, work),
+                 "rawtext": lambda: rawtext(args, work, sentences), "cold_start": lambda: cold_start(args, work),
                  "load_check": lambda: load_check(args, work), "memory": lambda: memory(args, work, sentences),
                  "footprint": lambda: footprint(args)}
         for part in args.parts:

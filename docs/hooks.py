@@ -30,7 +30,8 @@ def _when(name: str, data: dict) -> str:
     """The machine and date of a result: the date the file records, else the date it was committed."""
     machine = data.get("machine") or {}
     if isinstance(machine, dict):
-        where = f"{machine.get('cores', '?')} cores, {machine.get('platform', 'unknown platform')}"
+        cores = machine.get("cpus_usable", machine.get("cores", "?"))
+        where = ", ".join(filter(None, [machine.get("cpu"), f"{cores} cores", machine.get("platform", "unknown platform")]))
         date = machine.get("date")
     else:
         where, date = str(machine), None
@@ -135,6 +136,7 @@ def speed() -> tuple[str, dict[str, bytes]]:
             f"{_when('throughput.json', data)}.\n", "![Tokens per second](img/speed.png)\n",
             _table(["setting", "tokens/s"], [[name, f"{rate:,}"] for name, rate in rates.items()]),
             f"ner-lstm is **{data['throughput']['ratio_to_spacy_best']}x** spaCy's best setting here.\n"]
+    text += _races(data)
     if "cold_start" in data:
         c = data["cold_start"]
         text += ["## Cold start\n", _table(["", "median seconds"], [["ner-lstm predict", c["ner_lstm_median_s"]],
@@ -157,6 +159,31 @@ def speed() -> tuple[str, dict[str, bytes]]:
         axes.set_xlabel("tokens per second")
 
     return "\n".join(text), {"speed.png": _figure(draw, _when("throughput.json", data))}
+
+
+def _races(data: dict) -> list[str]:
+    """The pre-tokenised documents and the raw-text layouts, each against spaCy and against tokens."""
+    text = []
+    if "documents" in data:
+        d = data["documents"]
+        text += ["## Pre-tokenised, with documents\n",
+                 f"Every CoNLL-2003 token ({d['tokens']:,}) with its {d['documents']:,} `-DOCSTART-` documents, "
+                 f"median of {d['runs']} runs.\n",
+                 _table(["setting", "tokens/s"], [[name, f"{rate:,}"] for name, rate in d["tokens_per_s"].items()]),
+                 f"ner-lstm is **{d['ratio_to_spacy_best']}x** spaCy's best setting here.\n"]
+    raw = {k: v for k, v in data.get("rawtext", {}).items() if isinstance(v, dict) and "tokens_per_s" in v}
+    if raw:
+        text += ["## Raw text\n", "The same sentences detokenised (Moses): a sentence a line, and a document a "
+                 "JSONL record; the rates count the CoNLL tokens they were made from, for every tool. "
+                 "`ner_lstm_pre_tokenised` tags those tokens as CoNLL in the same rounds.\n",
+                 _table(["layout", "ner-lstm", "one process", "pre-tokenised", "raw / pre-tokenised", "spaCy best",
+                         "ratio to spaCy"],
+                        [[layout.replace("_", " "), f"{r['tokens_per_s']['ner_lstm']:,}",
+                          f"{r['tokens_per_s']['ner_lstm_one_process']:,}",
+                          f"{r['tokens_per_s']['ner_lstm_pre_tokenised']:,}", r["raw_to_pre_tokenised"],
+                          f"{r['spacy_best_tokens_per_s']:,}", f"**{r['ratio_to_spacy_best']}x**"]
+                         for layout, r in raw.items()])]
+    return text
 
 
 def serving() -> tuple[str, dict[str, bytes]]:

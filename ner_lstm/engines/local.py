@@ -1,11 +1,12 @@
 """Tagging on this machine: records in bounded windows, tagged length-sorted, written in input order.
 
 Memory is bounded by the window (about WINDOW_TOKENS tokens), whatever the input
-size. One process is the default: its network runs on every CPU it may use (the
-fused LSTM uses two cores well) while this thread reads, encodes and writes.
-With several workers, windows are tagged in parallel processes, each with its own
-model (about 200 MB each), which also splits raw-text tokenisation between them.
-A sentence's result never depends on its window or worker (the Tagger is
+size. Windows are tagged in worker processes, one a CPU by default
+(`default_processes`), each with its own model and a one-thread network, while
+this process reads and writes; input of one or two windows is tagged here, which
+spares the workers' start-up. Processes rather than threads: reading, tokenising raw
+text, encoding, decoding and rendering are Python, which one process's threads take
+in turns. A sentence's result never depends on its window or worker (the Tagger is
 batch-invariant), so any worker count gives the same output.
 """
 from __future__ import annotations
