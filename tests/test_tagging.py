@@ -351,3 +351,18 @@ def test_a_conll_document_is_tagged_with_its_context_as_evaluate_tags_it(trained
     alone = tagger.tag([Sentence(s.tokens) for s in read])
     assert any(not np.allclose(a.confidence, b.confidence, atol=1e-6) for a, b in zip(alone, as_evaluated)), \
         "the document context reaches the network"
+
+
+def test_decoding_scores_are_what_the_crf_decodes_evidence_included(trained_model, sample):
+    from ner_lstm.model.crf_numpy import viterbi_numpy
+
+    tagger = Tagger.load(trained_model)
+    assert tagger.evidence_map is not None, "the default recipe adds other mentions' evidence"
+    sentences = read_conll(sample / "test.txt") + [Sentence([])]
+    rows = tagger.decoding_scores(sentences)
+    assert [len(r) for r in rows] == [len(s) for s in sentences]
+    network = tagger.emission_rows(sentences)
+    assert any(not np.allclose(r, n) for r, n in zip(rows, network)), "evidence changes some scores"
+    tags = [tagger.vocab.tags_of(viterbi_numpy(r[None], np.array([len(r)]), tagger.transitions, tagger.start,
+                                               tagger.end)[0]) if len(r) else [] for r in rows]
+    assert tags == [t.tags for t in tagger.tag(sentences, scores=False)]

@@ -188,6 +188,20 @@ class Tagger:
                 rows[index] = emissions[row, : len(sentences[index])]
         return rows
 
+    def decoding_scores(self, sentences: Sequence[Sentence]) -> list[np.ndarray]:
+        """Each sentence's emission scores as the CRF decodes them (tokens x labels): the network's, plus
+        other mentions' evidence. What an ensemble of models averages, with their CRF scores."""
+        rows = self.emission_rows(sentences)
+        if self.evidence_map is None:
+            return rows
+        present = [i for i, s in enumerate(sentences) if len(s)]
+        padded = np.zeros((len(present), max((len(sentences[i]) for i in present), default=0),
+                           len(self.vocab.labels)), np.float32)
+        for row, index in enumerate(present):
+            padded[row, : len(sentences[index])] = rows[index]
+        found = self._document_evidence(sentences, [(present, None, padded)])
+        return [rows[i] + found[i] @ self.evidence_map if i in found else rows[i] for i in range(len(sentences))]
+
     def decode(self, sentences: Sequence[Sentence], rows: Sequence[np.ndarray], scores: bool = True) -> list[Tagged]:
         """What `tag(sentences)` returns, from their `emission_rows` (gathered in any number of calls)."""
         results: list[Tagged | None] = [Tagged(s, []) if not len(s) else None for s in sentences]
