@@ -366,3 +366,22 @@ def test_decoding_scores_are_what_the_crf_decodes_evidence_included(trained_mode
     tags = [tagger.vocab.tags_of(viterbi_numpy(r[None], np.array([len(r)]), tagger.transitions, tagger.start,
                                                tagger.end)[0]) if len(r) else [] for r in rows]
     assert tags == [t.tags for t in tagger.tag(sentences, scores=False)]
+
+
+def test_raw_text_is_split_where_it_is_tagged_not_where_it_is_read(tmp_path, monkeypatch):
+    import pickle
+
+    from ner_lstm.data import text
+    from ner_lstm.data.sources import read_records
+    from ner_lstm.engines.local import windows
+
+    source = write(tmp_path / "in.jsonl", '{"text": "Major Tom left. He met Ann in Paris.", "n": 1}\n' * 3)
+    calls = []
+    monkeypatch.setattr(text, "split_text", lambda *a, **k: calls.append(a) or [])
+    records = list(read_records(str(source), "auto"))
+    assert [len(w) for w in windows(records, window_tokens=7)] == [1, 1, 1], "sized by words, before any split"
+    assert calls == [], "reading and cutting windows tokenise nothing: worker processes do, each its own records"
+    monkeypatch.undo()
+    sent = pickle.loads(pickle.dumps(records[0]))  # what a worker process receives
+    assert [s.tokens for s in sent.sentences] == [["Major", "Tom", "left", "."], ["He", "met", "Ann", "in", "Paris", "."]]
+    assert sent.sentences[1].offsets[4] == (30, 35) and sent.fields == {"n": 1} and sent.split_from_text

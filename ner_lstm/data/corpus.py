@@ -44,6 +44,9 @@ class Sentence:
 class Record:
     """One unit of input and output: its sentences, and what is carried through untouched.
 
+    `sentences` given as None are split from `text` (`data.text.split_text`) when first asked for: a
+    record of raw text is tokenised where it is tagged (in a worker process, beside the others), not
+    where it is read.
     `input_field` names the JSONL field the sentences came from ("text" or "tokens"),
     which the output echoes rather than treats as a field of the user's to keep apart.
     """
@@ -55,6 +58,33 @@ class Record:
     fields: dict[str, Any] = field(default_factory=dict)
     input_field: str | None = None
     gold_spans: list | None = None  # the entities of a span format, as scored (`formats.align.Span`)
+
+    @property
+    def split_from_text(self) -> bool:
+        """Whether the sentences are (or will be) split from the text: the text alone says what they are."""
+        return self._split
+
+    def size(self) -> int:
+        """Its tokens, or, before its text is split, its words (a window's measure needs no more)."""
+        if self._sentences is None:
+            return len(self.text.split()) if self.text else 0
+        return sum(len(s) for s in self._sentences)
+
+
+def _sentences(record: Record) -> list[Sentence]:
+    if record._sentences is None:
+        from .text import split_text
+
+        record._sentences = split_text(record.text or "", source=record.source, line=record.id)
+    return record._sentences
+
+
+def _set_sentences(record: Record, sentences: list[Sentence] | None) -> None:
+    record._sentences = sentences
+    record._split = sentences is None
+
+
+Record.sentences = property(_sentences, _set_sentences)  # type: ignore[assignment]  # after the dataclass's __init__
 
 
 def read_conll(path: str | Path, tag_column: int = -1, encoding: str = "utf-8") -> list[Sentence]:

@@ -20,7 +20,6 @@ from .corpus import (DOCSTART, TAG_PATTERN, Record, Sentence, as_iob2, conll_doc
                      convert_corpus)
 from .formats import SpanOptions
 from .lines import Lines, decoded_lines, json_lines, open_input
-from .text import split_text
 
 EXTENSIONS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".conll": "conll", ".conllu": "conll",
               ".iob": "conll", ".bio": "conll", ".tsv": "conll", ".txt": "text", ".text": "text", ".md": "text",
@@ -73,7 +72,7 @@ def read_text(lines: Lines, name: str) -> Iterator[Record]:
     """One record per non-empty line, split into sentences and tokens."""
     for number, line in lines:
         if line.strip():
-            yield Record(name, number, split_text(line, source=name, line=number), text=line)
+            yield Record(name, number, None, text=line)  # split where it is tagged
 
 
 def read_conll_records(lines: Lines, name: str) -> Iterator[Record]:
@@ -114,8 +113,7 @@ def object_record(obj: Any, name: str, number: int, fields: Fields = Fields()) -
                       input_field=fields.tokens)
     if isinstance(text, str):
         rest = {k: v for k, v in obj.items() if k != fields.text}
-        return Record(name, number, split_text(text, source=name, line=number), text=text, fields=rest,
-                      input_field=fields.text)
+        return Record(name, number, None, text=text, fields=rest, input_field=fields.text)
     raise InputError(f"expected a {fields.text!r} string or a {fields.tokens!r} list of strings", name, number)
 
 

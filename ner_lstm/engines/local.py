@@ -106,7 +106,7 @@ def windows(records: Iterable[Record], window_tokens: int | None = None) -> Iter
     size = 0
     for record in records:
         window.append(record)
-        size += sum(len(s) for s in record.sentences)
+        size += record.size()
         if size >= window_tokens:
             yield window
             window, size = [], 0

@@ -72,7 +72,8 @@ class InputDigest:
 
     def follow(self, records: Iterable[Record]) -> Iterator[Record]:
         for record in records:
-            self.hash.update(json.dumps([record.text, [[s.tokens, s.tags] for s in record.sentences], record.fields],
+            sentences = None if record.split_from_text else [[s.tokens, s.tags] for s in record.sentences]
+            self.hash.update(json.dumps([record.text, sentences, record.fields],
                                         ensure_ascii=False, default=str).encode("utf-8", "surrogatepass"))
             self.count += 1
             self.at[self.count] = self.hash.hexdigest()
