@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 import ray  # noqa: E402
 
-from throughput import cpu_model  # noqa: E402
+from measure import cpu_model  # noqa: E402
 
 from ner_lstm.cpus import available_cpus  # noqa: E402
 

@@ -6,6 +6,7 @@ the tree really holds. Both are sampled, summed over the tree, every `interval` 
 """
 from __future__ import annotations
 
+import platform
 import subprocess
 import time
 from pathlib import Path
@@ -54,3 +55,11 @@ def run_with_peak_memory(command: list[str], interval: float = 0.2, **kwargs) ->
     if process.returncode:
         raise subprocess.CalledProcessError(process.returncode, command)
     return {"peak_rss_mb": peak_rss / 1024, "peak_pss_mb": peak_pss / 1024, "seconds": time.perf_counter() - started}
+
+
+def cpu_model() -> str:
+    """The CPU's model name, which results record beside the core count: machines of one kind differ."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").is_file() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
