@@ -83,6 +83,27 @@ def race(args, commands: dict[str, list[str]], tokens: int) -> dict:
             "spacy_best_tokens_per_s": spacy_best, "ratio_to_spacy_best": round(rates["ner_lstm"] / spacy_best, 2)}
 
 
+def tokeniser(layouts: dict[str, list[str]], runs: int = 3) -> dict:
+    """`split_text` alone, in this process, against syntok reading every paragraph whole (what it did before
+    it ran only where it decides something): tokens per second, median of `runs`, and whether both agree."""
+    from ner_lstm.data.text import _paragraph_sentences, _paragraphs
+
+    def rate(texts: list[str], fast: bool) -> tuple[float, list]:
+        times, out = [], []
+        for _ in range(runs):
+            started = time.perf_counter()
+            out = [_paragraph_sentences(t, a, b, fast) for t in texts for a, b in _paragraphs(t)]
+            times.append(time.perf_counter() - started)
+        return sum(len(s) for p in out for s in p) / statistics.median(times), out
+
+    result = {}
+    for layout, texts in layouts.items():
+        (ours, ours_out), (syntok, syntok_out) = rate(texts, True), rate(texts, False)
+        result[layout] = {"tokens_per_s": round(ours), "syntok_whole_tokens_per_s": round(syntok),
+                          "speedup": round(ours / syntok, 2), "same_sentences_and_tokens": ours_out == syntok_out}
+    return result
+
+
 def ours_and_spacy(args, work: Path, source: Path, name: str, spacy_command: str, options: list[str]) -> dict:
     """ner-lstm with default settings and in one process (--processes 1), spaCy with n_process 1 and 2."""
     ours = NER + ["tag", "--model", str(args.model), str(source), *options, "-o"]
@@ -144,7 +165,9 @@ def rawtext(args, work: Path, sentences: list[list[str]]) -> dict:
     conll = work / "documents-tokens.conll"
     conll.write_text("".join((args.data / f"{split}.txt").read_text("utf-8") for split in ("train", "valid", "test")),
                      "utf-8")
-    result = {}
+    one_line = [" ".join(detokenizer.detokenize(s.tokens) for s in d) for d in docs]
+    result = {"tokeniser": tokeniser({"sentence_a_line": lines.read_text("utf-8").splitlines(),
+                                      "document_a_record": texts, "document_on_one_line": one_line})}
     layouts = {"sentence_a_line": (lines, tokenised, sum(len(s) for s in sentences)),
                "document_a_record": (records, conll, sum(len(s) for d in docs for s in d))}
     for layout, (raw, tokens_file, total) in layouts.items():
@@ -257,8 +280,12 @@ def report(result: dict) -> None:
         print(f"CoNLL-2003 with its {t['documents']:,} documents, {t['tokens']:,} tokens: ner-lstm {r['ner_lstm']:,} "
               f"tokens/s (one process: {r['ner_lstm_one_process']:,}); spaCy best {t['spacy_best_tokens_per_s']:,}; "
               f"{t['ratio_to_spacy_best']}x", flush=True)
+    for layout, t in result.get("rawtext", {}).get("tokeniser", {}).items():
+        print(f"tokeniser alone, {layout.replace('_', ' ')}: {t['tokens_per_s']:,} tokens/s, syntok on whole "
+              f"paragraphs {t['syntok_whole_tokens_per_s']:,} ({t['speedup']}x); the same sentences and tokens: "
+              f"{t['same_sentences_and_tokens']}", flush=True)
     for layout, t in result.get("rawtext", {}).items():
-        if layout in ("command", "model", "date"):
+        if layout in ("command", "model", "date", "tokeniser"):
             continue
         r = t["tokens_per_s"]
         print(f"raw text, {layout.replace('_', ' ')} ({t['bytes']:,} bytes): ner-lstm {r['ner_lstm']:,} tokens/s "
