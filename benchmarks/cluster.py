@@ -5,8 +5,8 @@ Usage: python benchmarks/cluster.py --data ../shared/data/conll2003 --model mode
 Corpus: every sentence of CoNLL-2003 train + valid + test, ten times, as ten CoNLL files (copy-0 ..
 copy-9), so every record has a distinct (source, id): about 3M tokens. Each setting reads the ten files
 and writes JSONL:
-- local: `ner-lstm tag DIR -o OUT` (default settings: a process a CPU, each with a one-thread network),
-  and with `--processes 1` (one process running onnxruntime on every CPU, the default before);
+- local: `ner-lstm tag DIR -o OUT` (default settings: one process, onnxruntime on every CPU), and with
+  `--processes 2` (a worker process a CPU, each with a one-thread network);
 - ray, 1 actor of 2 threads and 2 actors of 1 thread: `ner-lstm tag --engine ray --address auto`
   against a Ray started beforehand with `ray start --head --num-cpus N` (N = the CPUs this process may
   use), so the figure excludes the cluster's start, which is timed on its own (`ray start` to the
@@ -94,11 +94,11 @@ def main() -> None:
         joined = ["--engine", "ray", "--address", "auto"]
         settings = {
             "local": NER + base + [str(work / "local")],
-            "local_one_process": NER + base + [str(work / "local1"), "--processes", "1"],
+            "local_processes_2": NER + base + [str(work / "local2"), "--processes", "2"],
             "ray_1_actor_2_threads": NER + joined + ["--actors", "1", "--threads", "2"] + base + [str(work / "ray1")],
             "ray_2_actors_1_thread": NER + joined + ["--actors", "2", "--threads", "1"] + base + [str(work / "ray2")],
         }
-        outputs = {"local": "local", "local_one_process": "local1", "ray_1_actor_2_threads": "ray1", "ray_2_actors_1_thread": "ray2"}
+        outputs = {"local": "local", "local_processes_2": "local2", "ray_1_actor_2_threads": "ray1", "ray_2_actors_1_thread": "ray2"}
         seconds: dict[str, list[float]] = {name: [] for name in settings}
         cluster_start = [start_cluster(cpus)]
         try:

@@ -345,6 +345,38 @@ def test_ctrl_c_during_tag_prints_no_worker_tracebacks(trained_model, tmp_path):
     assert (tmp_path / ".out.jsonl.partial").is_file(), "the complete windows are kept for --resume"
 
 
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and f"PPid:\t{pid}\n" in (entry / "status").read_text():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_worker_processes_end_when_tag_is_killed(trained_model, tmp_path):
+    source = many_records(tmp_path / "in.jsonl", 400_000)  # minutes of work: still running at the kill
+    out = tmp_path / "out.jsonl"
+    process = subprocess.Popen([sys.executable, "-m", "ner_lstm", "tag", "--model", str(trained_model), str(source),
+                                "-o", str(out), "--processes", "2"], stderr=subprocess.DEVNULL)
+    progress = tmp_path / ".out.jsonl.progress.json"
+    deadline = time.monotonic() + 120
+    while not progress.exists():  # the workers are started and have finished a window
+        assert time.monotonic() < deadline and process.poll() is None, "still tagging when killed"
+        time.sleep(0.05)
+    workers = children(process.pid)
+    assert len(workers) >= 2, "worker processes (and the pool's resource tracker) are running"
+    process.kill()  # SIGKILL: no handler of ours runs
+    process.wait()
+    deadline = time.monotonic() + 10
+    while [pid for pid in workers if Path(f"/proc/{pid}").exists()
+           and "multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]:
+        assert time.monotonic() < deadline, "a worker outlived its killed parent, holding its model's memory"
+        time.sleep(0.1)
+
+
 def test_sigkill_mid_file_then_resume_gives_the_uninterrupted_output(trained_model, tmp_path, sample):
     sentences = [s.tokens for s in read_conll(sample / "test.txt")]
     source = tmp_path / "in.jsonl"

@@ -69,9 +69,9 @@ def tag(
     resume: Annotated[bool, typer.Option(help=("Skip inputs whose output file is complete, and continue a killed or "
         "interrupted one after its last complete window."))] = False,
     backend: BackendOption = Backend.auto,
-    processes: Annotated[Optional[int], typer.Option(min=1, help=("Local engine: processes tagging in parallel, "
-        "each with its own model (about 200 MB). Default: one a CPU this process may use (at most 4), each "
-        "running a one-thread network; input of one window (about 50,000 tokens) is tagged in this process."))] = None,
+    processes: Annotated[Optional[int], typer.Option(min=1, help=("Local engine: processes tagging in parallel. One "
+        "(the default) runs the network on every CPU this process may use and holds the least memory; more run a "
+        "one-thread network each and also split raw-text tokenisation between them, at about 250 MB each."))] = None,
     actors: Annotated[Optional[int], typer.Option(min=1, help=("Ray engine: tagging actors (default: the cluster's "
         "CPUs / --threads)."))] = None,
     workers: OldWorkersOption = None,
@@ -95,7 +95,7 @@ def tag(
     the shards the output's manifest lists, so every record is written exactly once.
     """
     from ..data.sources import Fields
-    from ..engines.local import ModelSpec, default_processes, tag_dataset_split, tag_files
+    from ..engines.local import ModelSpec, tag_dataset_split, tag_files
     from ..errors import UsageError
     from ..inference.bundle import check_dir
     from .progress import Progress
@@ -116,7 +116,7 @@ def tag(
         return
     if address is not None or threads is not None or actors is not None:
         raise UsageError("--address, --threads and --actors are for --engine ray")
-    workers = renamed(workers, processes, "--processes") or default_processes()
+    workers = renamed(workers, processes, "--processes") or 1
     from ..inference.patterns import read_patterns
 
     for file in patterns or []:

@@ -1,20 +1,24 @@
 """Tagging on this machine: records in bounded windows, tagged length-sorted, written in input order.
 
 Memory is bounded by the window (about WINDOW_TOKENS tokens), whatever the input
-size. Windows are tagged in worker processes, one a CPU by default
-(`default_processes`), each with its own model and a one-thread network, while
-this process reads and writes; input of one or two windows is tagged here, which
-spares the workers' start-up. Processes rather than threads: reading, tokenising raw
-text, encoding, decoding and rendering are Python, which one process's threads take
-in turns. A sentence's result never depends on its window or worker (the Tagger is
-batch-invariant), so any worker count gives the same output.
+size. One process is the default: its network runs on every CPU it may use while
+this thread reads, encodes and writes, within the memory bar of the tag tree. With
+several workers, windows are tagged in parallel processes, each with its own model
+and a one-thread network (about 250 MB each), which also split reading raw text
+into tokens between them (a record's text is split where it is tagged). Input of
+one or two windows is tagged here, which spares the workers' start-up. A sentence's
+result never depends on its window or worker (the Tagger is batch-invariant), so any
+worker count gives the same output.
 """
 from __future__ import annotations
 
 import contextlib
 import itertools
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -31,7 +35,6 @@ from ..inference.tagger import BATCH_SIZE, Tagger
 from .outputs import BratOutput, ParquetOutput, ResumableOutput, input_identity, plan_outputs, write_output
 
 WINDOW_TOKENS = 50_000
-MAX_PROCESSES = 4  # each holds its own model (docs/results/speed.md has the memory of one and of two)
 Writer = Callable[[Record, list], str | dict]  # text, or a row for Parquet
 Rendered = str | list[dict]  # a window's output: its text, or its rows
 _WORKER: dict[str, Any] = {}
@@ -75,14 +78,6 @@ class ModelSpec:
         path, backend = tagger.source  # type: ignore[misc]
         return cls(path, backend, tagger.batch_size, min_score=tagger.min_score, threads=threads,
                    rules=tagger.patterns)
-
-
-def default_processes() -> int:
-    """Processes `tag` runs when not told: one a CPU this process may use, each with a one-thread network,
-    up to MAX_PROCESSES. Processes split the Python work (reading, tokenising raw text, decoding,
-    writing) that one process's threads take turns at, so two one-thread processes tag faster than one
-    process with a two-thread network (docs/results/speed.md)."""
-    return min(available_cpus(), MAX_PROCESSES)
 
 
 class Counts:
@@ -129,10 +124,20 @@ def _start_worker(spec: ModelSpec) -> None:
     """Load the worker's model; a failure is kept and raised with the first task, so the parent
     reports the user's error (say, a damaged model) instead of a broken pool."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
     try:
         _WORKER["tagger"] = spec.get()
     except NerError as err:
         _WORKER["error"] = err
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker once its parent is gone (killed by SIGKILL or the OOM killer, which no handler sees):
+    the pool's queues hold their own write ends, so a worker waiting for work would otherwise wait forever,
+    holding its model's memory."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _render_in_worker(window: list[Record], write: Writer, separator: str) -> tuple[Rendered, int, int, int]:
