@@ -149,7 +149,7 @@ def speed() -> tuple[str, dict[str, bytes]]:
     if "memory" in data:
         text += ["## Memory\n", _table(["text tagged", "peak PSS MB", "peak RSS MB", "seconds"],
                                        [[size, m["peak_pss_mb"], m["peak_rss_mb"], m["seconds"]]
-                                        for size, m in data["memory"].items() if size != "command"])]
+                                        for size, m in data["memory"].items() if isinstance(m, dict)])]
     if "footprint" in data:
         text += ["## Footprint\n", _table(["", "MB"], [[k, v] for k, v in data["footprint"].items() if k != "command"])]
 
