@@ -285,7 +285,7 @@ def report(result: dict) -> None:
               f"paragraphs {t['syntok_whole_tokens_per_s']:,} ({t['speedup']}x); the same sentences and tokens: "
               f"{t['same_sentences_and_tokens']}", flush=True)
     for layout, t in result.get("rawtext", {}).items():
-        if layout in ("command", "model", "date", "tokeniser"):
+        if not isinstance(t, dict) or "tokens_per_s" not in t:
             continue
         r = t["tokens_per_s"]
         print(f"raw text, {layout.replace('_', ' ')} ({t['bytes']:,} bytes): ner-lstm {r['ner_lstm']:,} tokens/s "
@@ -300,11 +300,12 @@ def report(result: dict) -> None:
         print(f"model check at load: {c['every_load_ms']} ms ({c['hashed_at_load_mb']} of {c['model_mb']} MB hashed); "
               f"hashing every file (info --verify): {c['verify_all_ms']} ms")
     for size, m in result.get("memory", {}).items():
-        if not isinstance(m, dict):
+        if not isinstance(m, dict) or "peak_pss_mb" not in m:
             continue
         print(f"tag {size} of text: peak PSS {m['peak_pss_mb']} MB (RSS {m['peak_rss_mb']} MB) in {m['seconds']} s")
     if "footprint" in result:
-        print("footprint: " + ", ".join(f"{k} {v}" for k, v in result["footprint"].items() if k != "command"))
+        print("footprint: " + ", ".join(f"{k} {v}" for k, v in result["footprint"].items()
+                                         if isinstance(v, (int, float))))
 
 
 def main() -> None:
@@ -328,10 +329,10 @@ def main() -> None:
     labels = sorted({t[2:] for t in json.loads((args.model / "config.json").read_text())["labels"] if t != "O"})
     result = json.loads(args.out.read_text()) if args.out.is_file() else {}
     spacy_parts = {"throughput", "documents", "rawtext", "cold_start"} & set(args.parts)
+    machine = {"cores": os.cpu_count(), "cpus_usable": available_cpus(), "cpu": cpu_model(),
+               "platform": platform.platform()}
     if spacy_parts or not result:  # what the spaCy comparison ran with
-        result.update({"machine": {"cores": os.cpu_count(), "cpus_usable": available_cpus(), "cpu": cpu_model(),
-                                   "platform": platform.platform()},
-                       "versions": versions(args.spacy_python), "model": str(args.model)})
+        result.update({"machine": machine, "versions": versions(args.spacy_python), "model": str(args.model)})
     command = " ".join(["python", "benchmarks/throughput.py", *sys.argv[1:]])  # parts may come from other runs
     with tempfile.TemporaryDirectory(prefix="ner-lstm-speed-") as tmp:
         work = Path(tmp)
@@ -344,7 +345,7 @@ def main() -> None:
                  "footprint": lambda: footprint(args)}
         for part in args.parts:
             result[part] = {**parts[part](), "command": command, "model": str(args.model),
-                            "date": time.strftime("%Y-%m-%d")}
+                            "date": time.strftime("%Y-%m-%d"), "machine": machine}  # parts may come from other runs
             report({part: result[part]})
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")

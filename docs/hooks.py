@@ -27,12 +27,14 @@ def _load(name: str) -> dict | None:
 
 
 def _when(name: str, data: dict) -> str:
-    """The machine and date of a result: the date the file records, else the date it was committed."""
+    """The machine and date of a result (a file, or one part of a file that records its own): the date
+    recorded, else the date the file was committed."""
     machine = data.get("machine") or {}
     if isinstance(machine, dict):
         cores = machine.get("cpus_usable", machine.get("cores", "?"))
-        where = ", ".join(filter(None, [machine.get("cpu"), f"{cores} cores", machine.get("platform", "unknown platform")]))
-        date = machine.get("date")
+        where = ", ".join(filter(None, [machine.get("cpu"), f"{cores} cores",
+                                        machine.get("platform", "unknown platform")]))
+        date = machine.get("date") or data.get("date")
     else:
         where, date = str(machine), None
     return f"{where}; measured {date or _committed(RESULTS / name)}"
@@ -133,13 +135,13 @@ def speed() -> tuple[str, dict[str, bytes]]:
     text = ["# Speed and memory\n",
             f"Tagging {data['throughput']['tokens']:,} tokens ({data['throughput']['sentences']:,} distinct CoNLL-2003 "
             f"sentences), whole process against whole process, median of {data['throughput']['runs']} runs. "
-            f"{_when('throughput.json', data)}.\n", "![Tokens per second](img/speed.png)\n",
+            f"{_when('throughput.json', _part(data, 'throughput'))}.\n", "![Tokens per second](img/speed.png)\n",
             _table(["setting", "tokens/s"], [[name, f"{rate:,}"] for name, rate in rates.items()]),
             f"ner-lstm is **{data['throughput']['ratio_to_spacy_best']}x** spaCy's best setting here.\n"]
     text += _races(data)
     if "cold_start" in data:
         c = data["cold_start"]
-        text += ["## Cold start\n", _table(["", "median seconds"], [["ner-lstm predict", c["ner_lstm_median_s"]],
+        text += ["## Cold start\n", f"{_when('throughput.json', _part(data, 'cold_start'))}.\n", _table(["", "median seconds"], [["ner-lstm predict", c["ner_lstm_median_s"]],
                                                                     ["spaCy load + tag", c["spacy_median_s"]]])]
     if "load_check" in data:
         c = data["load_check"]
@@ -147,18 +149,25 @@ def speed() -> tuple[str, dict[str, bytes]]:
                  _table(["", "ms"], [[f"every load ({c['hashed_at_load_mb']} of {c['model_mb']} MB hashed)", c["every_load_ms"]],
                                      ["`info --verify` (every file hashed)", c["verify_all_ms"]]])]
     if "memory" in data:
-        text += ["## Memory\n", _table(["text tagged", "peak PSS MB", "peak RSS MB", "seconds"],
-                                       [[size, m["peak_pss_mb"], m["peak_rss_mb"], m["seconds"]]
-                                        for size, m in data["memory"].items() if isinstance(m, dict)])]
+        text += ["## Memory\n", f"{_when('throughput.json', _part(data, 'memory'))}.\n",
+                 _table(["text tagged", "peak PSS MB", "peak RSS MB", "seconds"],
+                        [[size, m["peak_pss_mb"], m["peak_rss_mb"], m["seconds"]]
+                         for size, m in data["memory"].items() if isinstance(m, dict) and "peak_pss_mb" in m])]
     if "footprint" in data:
-        text += ["## Footprint\n", _table(["", "MB"], [[k, v] for k, v in data["footprint"].items() if k != "command"])]
+        text += ["## Footprint\n", _table(["", "MB"], [[k, v] for k, v in data["footprint"].items()
+                                                      if isinstance(v, (int, float))])]
 
     def draw(axes):
         names = list(rates)
         axes.barh(names, [rates[n] for n in names], color=["#4c72b0" if n.startswith("ner") else "#dd8452" for n in names])
         axes.set_xlabel("tokens per second")
 
-    return "\n".join(text), {"speed.png": _figure(draw, _when("throughput.json", data))}
+    return "\n".join(text), {"speed.png": _figure(draw, _when("throughput.json", _part(data, "throughput")))}
+
+
+def _part(data: dict, name: str) -> dict:
+    """One part of a result file, with the file's machine where the part records none."""
+    return {"machine": data.get("machine"), **data[name]}
 
 
 def _races(data: dict) -> list[str]:
@@ -168,14 +177,15 @@ def _races(data: dict) -> list[str]:
         d = data["documents"]
         text += ["## Pre-tokenised, with documents\n",
                  f"Every CoNLL-2003 token ({d['tokens']:,}) with its {d['documents']:,} `-DOCSTART-` documents, "
-                 f"median of {d['runs']} runs.\n",
+                 f"median of {d['runs']} runs. {_when('throughput.json', _part(data, 'documents'))}.\n",
                  _table(["setting", "tokens/s"], [[name, f"{rate:,}"] for name, rate in d["tokens_per_s"].items()]),
                  f"ner-lstm is **{d['ratio_to_spacy_best']}x** spaCy's best setting here.\n"]
     raw = {k: v for k, v in data.get("rawtext", {}).items() if isinstance(v, dict) and "tokens_per_s" in v}
     if raw:
         text += ["## Raw text\n", "The same sentences detokenised (Moses): a sentence a line, and a document a "
                  "JSONL record; the rates count the CoNLL tokens they were made from, for every tool. "
-                 "`ner_lstm_pre_tokenised` tags those tokens as CoNLL in the same rounds.\n",
+                 "`ner_lstm_pre_tokenised` tags those tokens as CoNLL in the same rounds. "
+                 f"{_when('throughput.json', _part(data, 'rawtext'))}.\n",
                  _table(["layout", "ner-lstm", "--processes 2", "pre-tokenised", "raw / pre-tokenised", "spaCy best",
                          "ratio to spaCy"],
                         [[layout.replace("_", " "), f"{r['tokens_per_s']['ner_lstm']:,}",

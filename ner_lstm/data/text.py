@@ -195,8 +195,9 @@ def _lower_upper_cuts(text: str, start: int, end: int) -> list[Span]:
 def _may_cut(text: str, spans: list[Span]) -> bool:
     """Whether a sentence we keep could end before the paragraph does. syntok ends one only after terminal
     punctuation and what it keeps with it (`_absorbed`), never before a lowercase word, a comma, colon or
-    semicolon, a number written against it or one of three digits or more; `_join_sentences` keeps the cut only after terminal
-    punctuation that is not an abbreviation's period, with more than closing quotes and brackets after it."""
+    semicolon, a number written against it or one of three digits or more; `_join_sentences` keeps the cut
+    only after terminal punctuation that is not an abbreviation's period, with more than closing quotes and
+    brackets after it."""
     last = len(spans) - 1
     while last >= 0 and CLOSING.match(text[slice(*spans[last])]):
         last -= 1
@@ -253,7 +254,8 @@ def _merge_tokens(text: str, spans: list[Span]) -> list[Span]:
     merged: list[Span] = []
     for index, (start, end) in enumerate(spans):
         after = merged[-1][1] if merged else -2  # only neighbours without space or with a hyphen between merge
-        if (start == after or start == after + 1 and text[after] == "-") and _belongs_to_previous(text, merged[-1], (start, end), is_last=index == len(spans) - 1):
+        if (start == after or start == after + 1 and text[after] == "-") \
+                and _belongs_to_previous(text, merged[-1], (start, end), is_last=index == len(spans) - 1):
             merged[-1] = (merged[-1][0], end)
         else:
             merged.append((start, end))

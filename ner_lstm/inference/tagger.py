@@ -194,29 +194,30 @@ class Tagger:
         rows = self.emission_rows(sentences)
         if self.evidence_map is None:
             return rows
-        present = [i for i, s in enumerate(sentences) if len(s)]
-        padded = np.zeros((len(present), max((len(sentences[i]) for i in present), default=0),
-                           len(self.vocab.labels)), np.float32)
-        for row, index in enumerate(present):
-            padded[row, : len(sentences[index])] = rows[index]
-        found = self._document_evidence(sentences, [(present, None, padded)])
+        found = self._document_evidence(sentences, [self._padded(sentences, rows)])
         return [rows[i] + found[i] @ self.evidence_map if i in found else rows[i] for i in range(len(sentences))]
 
     def decode(self, sentences: Sequence[Sentence], rows: Sequence[np.ndarray], scores: bool = True) -> list[Tagged]:
         """What `tag(sentences)` returns, from their `emission_rows` (gathered in any number of calls)."""
         results: list[Tagged | None] = [Tagged(s, []) if not len(s) else None for s in sentences]
-        batch = [i for i, s in enumerate(sentences) if len(s)]
+        batch, chosen, emissions = self._padded(sentences, rows)
         if not batch:
             return results  # type: ignore[return-value]
-        emissions = np.zeros((len(batch), max(len(sentences[i]) for i in batch), len(self.vocab.labels)), np.float32)
-        for row, index in enumerate(batch):
-            emissions[row, : len(sentences[index])] = rows[index]
-        chosen = [sentences[i] for i in batch]
         if self.evidence_map is None:
             self._finish(results, batch, chosen, emissions, scores)
         else:
             self._finish_with_evidence(sentences, results, [(batch, chosen, emissions)], scores)
         return results  # type: ignore[return-value]
+
+    def _padded(self, sentences: Sequence[Sentence],
+                rows: Sequence[np.ndarray]) -> tuple[list[int], list[Sentence], np.ndarray]:
+        """The non-empty sentences' rows as one zero-padded batch: (indices, sentences, emissions)."""
+        batch = [i for i, s in enumerate(sentences) if len(s)]
+        emissions = np.zeros((len(batch), max((len(sentences[i]) for i in batch), default=0), len(self.vocab.labels)),
+                             np.float32)
+        for row, index in enumerate(batch):
+            emissions[row, : len(sentences[index])] = rows[index]
+        return batch, [sentences[i] for i in batch], emissions
 
     def _finish_with_evidence(self, sentences: Sequence[Sentence], results: list, waiting: list, scores: bool) -> None:
         """Decode once every sentence has its emissions: other mentions' evidence is added to each."""
