@@ -385,3 +385,65 @@ def test_raw_text_is_split_where_it_is_tagged_not_where_it_is_read(tmp_path, mon
     sent = pickle.loads(pickle.dumps(records[0]))  # what a worker process receives
     assert [s.tokens for s in sent.sentences] == [["Major", "Tom", "left", "."], ["He", "met", "Ann", "in", "Paris", "."]]
     assert sent.sentences[1].offsets[4] == (30, 35) and sent.fields == {"n": 1} and sent.split_from_text
+
+
+@pytest.mark.parametrize("cpus, lanes, threads", [(1, 1, 1), (2, 2, 1), (8, 2, 4)])
+def test_one_process_shares_its_cpus_between_lanes_and_the_network(trained_model, monkeypatch, cpus, lanes, threads):
+    from ner_lstm.engines import local
+
+    monkeypatch.setattr(local, "available_cpus", lambda: cpus)
+    spec = local.ModelSpec(str(trained_model))
+    tagger, got = local.in_process(spec)
+    assert (got, spec.threads) == (lanes, threads)
+    assert tagger.emissions.session.get_session_options().intra_op_num_threads == threads
+    assert local.in_process(spec) == (tagger, lanes), "the next input reuses the model and its lanes"
+    assert local.in_process(Tagger.load(trained_model))[1] == 1, "a Tagger loaded elsewhere keeps its threads"
+
+
+def test_lanes_tag_windows_at_once_and_write_them_in_input_order(trained_model, sample, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from ner_lstm.engines import local
+
+    monkeypatch.setattr(local, "WINDOW_TOKENS", 60)  # many small windows
+    monkeypatch.setattr(local, "available_cpus", lambda: 2)
+    running, most, lock = [0], [0], threading.Lock()
+    render = local.render_window
+
+    def watched(*args, **kwargs):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)  # long enough for the other lane to start its window
+        try:
+            return render(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(local, "render_window", watched)
+    outputs = {}
+    for lanes in (1, 2):
+        monkeypatch.setattr(local, "LANES", lanes)
+        most[0] = 0
+        out = tmp_path / f"lanes{lanes}.jsonl"
+        local.tag_files(local.ModelSpec(str(trained_model)), [str(sample / "test.txt")], out, "conll", "jsonl")
+        assert most[0] == lanes, "windows tagged at once"
+        outputs[lanes] = out.read_bytes()
+    assert outputs[2] == outputs[1]
+
+
+def test_an_error_in_a_lane_is_the_users_error_and_nothing_is_written(trained_model, tmp_path, monkeypatch):
+    from ner_lstm.engines import local
+
+    monkeypatch.setattr(local, "WINDOW_TOKENS", 20)
+    monkeypatch.setattr(local, "available_cpus", lambda: 2)
+    source = tmp_path / "in.jsonl"
+    lines = [{"text": f"Major Tom flew to Paris on day {i} ."} for i in range(40)]
+    lines[25]["tags"] = ["O"]  # its own field named like ours: refused while its window is rendered, in a lane
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = run("tag", "--model", str(trained_model), str(source), "-o", str(tmp_path / "out.jsonl"))
+    assert result.exit_code != 0
+    assert "would be overwritten" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out.jsonl").exists()

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from ..data.sources import Fields
 
 from ..engines import SHARD_BYTES
+from ..inference import BATCH_SIZE
 from .common import (DEFAULT_MODEL, Backend, BackendOption, Encoding, MinScoreOption, ModelOption, OldWorkersOption,
                      PatternsModeOption, PatternsOption, app, handle_errors, renamed)
 
@@ -65,13 +66,14 @@ def tag(
         " files."))] = None,
     split: Annotated[str, typer.Option(help="Split of --dataset to tag.")] = "test",
     batch_size: Annotated[int, typer.Option(min=1, help=("Most sentences per inference batch (results do not depend "
-        "on it)."))] = 128,
+        "on it)."))] = BATCH_SIZE,
     resume: Annotated[bool, typer.Option(help=("Skip inputs whose output file is complete, and continue a killed or "
         "interrupted one after its last complete window."))] = False,
     backend: BackendOption = Backend.auto,
     processes: Annotated[Optional[int], typer.Option(min=1, help=("Local engine: processes tagging in parallel. One "
-        "(the default) runs the network on every CPU this process may use and holds the least memory; more run a "
-        "one-thread network each and also split raw-text tokenisation between them, at about 250 MB each."))] = None,
+        "(the default) tags two windows at once in threads sharing its model, the network's threads split between "
+        "them: two CPUs used at the memory of one model. More start worker processes, each with its own model and a "
+        "one-thread network (about 250 MB each), for machines with more CPUs."))] = None,
     actors: Annotated[Optional[int], typer.Option(min=1, help=("Ray engine: tagging actors (default: the cluster's "
         "CPUs / --threads)."))] = None,
     workers: OldWorkersOption = None,

@@ -35,7 +35,8 @@ from ..data.writers import writer_for  # noqa: E402
 from ..errors import Interrupted, NerError, UsageError  # noqa: E402
 from ..files import publish  # noqa: E402
 from ..inference.bundle import MANIFEST_FILE, check_dir, plain_file_name, read_json  # noqa: E402
-from ..inference.tagger import BATCH_SIZE, Tagger  # noqa: E402
+from ..inference import BATCH_SIZE  # noqa: E402
+from ..inference.tagger import Tagger  # noqa: E402
 from .local import render_window, windows  # noqa: E402
 from .outputs import OUTPUT_EXTENSIONS, rows_table  # noqa: E402
 from . import SHARD_BYTES  # noqa: E402

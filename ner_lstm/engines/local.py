@@ -1,14 +1,14 @@
 """Tagging on this machine: records in bounded windows, tagged length-sorted, written in input order.
 
-Memory is bounded by the window (about WINDOW_TOKENS tokens), whatever the input
-size. One process is the default: its network runs on every CPU it may use while
-this thread reads, encodes and writes, within the memory bar of the tag tree. With
-several workers, windows are tagged in parallel processes, each with its own model
-and a one-thread network (about 250 MB each), which also split reading raw text
-into tokens between them (a record's text is split where it is tagged). Input of
-one or two windows is tagged here, which spares the workers' start-up. A sentence's
-result never depends on its window or worker (the Tagger is batch-invariant), so any
-worker count gives the same output.
+Memory is bounded by the windows in flight (about WINDOW_TOKENS tokens in all), whatever
+the input size. One process is the default: it tags LANES windows at once in threads
+that share one model and one network session, the session's threads split between
+them, so that one window's network runs while another's Python work (tokenising raw
+text, decoding, rendering) holds the interpreter; this thread reads and writes. With
+several worker processes, windows are tagged in parallel processes, each with its own
+model and a one-thread network (about 250 MB each). Input of one or two windows never
+starts workers. A sentence's result never depends on its window, lane or worker (the
+Tagger is batch-invariant), so any setting gives the same output.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -31,10 +31,14 @@ from ..data.sources import Fields, Record, dataset_records, expand_inputs, read_
 from ..data.writers import SEPARATORS, output_ends, writer_for
 from ..errors import Interrupted, NerError, UsageError
 from ..inference.patterns import Patterns
-from ..inference.tagger import BATCH_SIZE, Tagger
+from ..inference import BATCH_SIZE
+from ..inference.tagger import Tagger
 from .outputs import BratOutput, ParquetOutput, ResumableOutput, input_identity, plan_outputs, write_output
 
 WINDOW_TOKENS = 50_000
+# Windows tagged at once in one process: two use two CPUs; more would queue for the interpreter, which the
+# Python half of the work holds (three were slower than two on two CPUs). `--processes` scales past that.
+LANES = 2
 Writer = Callable[[Record, list], str | dict]  # text, or a row for Parquet
 Rendered = str | list[dict]  # a window's output: its text, or its rows
 _WORKER: dict[str, Any] = {}
@@ -171,17 +175,21 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 
 def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Writer,
                      workers: int = 1, separator: str = "") -> Iterator[tuple[Rendered, int, int, int]]:
-    """Rendered windows in input order, tagged here or, with several workers, in worker processes.
+    """Rendered windows in input order, tagged in this process's lanes or, with several workers, in worker
+    processes.
 
-    At most two windows per worker are in flight, so memory stays bounded. Input of
-    a single window stays in this process, which spares the workers' start-up.
+    Lanes share WINDOW_TOKENS between them (one window more waits), and at most two windows per worker
+    are in flight, so memory stays bounded. Input of at most two windows stays in this process, which
+    spares the workers' start-up.
     """
+    if workers <= 1 or tagger.source is None:
+        local, lanes = in_process(tagger)
+        yield from _in_lanes(local, lanes, windows(records, WINDOW_TOKENS // lanes), write, separator)
+        return
     chunks = windows(records)
     head = list(itertools.islice(chunks, 2))
-    if workers <= 1 or len(head) < 2 or tagger.source is None:
-        local = tagger.get() if isinstance(tagger, ModelSpec) else tagger
-        for chunk in itertools.chain(head, chunks):
-            yield render_window(local, chunk, write, separator)
+    if len(head) < 2:
+        yield from _in_lanes(*in_process(tagger), head, write, separator)
         return
     spec = ModelSpec.for_worker(tagger, threads=max(1, available_cpus() // workers))
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
@@ -203,6 +211,43 @@ def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], writ
         _stop(pool)
         raise
     pool.shutdown()
+
+
+def in_process(tagger: Tagger | ModelSpec) -> tuple[Tagger, int]:
+    """The model this process tags with, and how many windows it tags at once.
+
+    A model not loaded yet gets LANES lanes (at most one a CPU) and a network session whose threads are the
+    CPUs shared between them. A Tagger loaded elsewhere keeps its session's threads and gets one lane, which
+    still overlaps its tagging with this thread's reading and writing.
+    """
+    if not isinstance(tagger, ModelSpec):
+        return tagger, 1
+    lanes = 1
+    if tagger.loaded is None and tagger.threads is None:
+        cpus = available_cpus()
+        lanes = min(LANES, cpus)
+        tagger.threads = max(1, cpus // lanes)
+    elif tagger.threads is not None:
+        lanes = max(1, min(LANES, available_cpus() // tagger.threads))
+    return tagger.get(), lanes
+
+
+def _in_lanes(tagger: Tagger, lanes: int, chunks: Iterable[list[Record]], write: Writer,
+              separator: str) -> Iterator[tuple[Rendered, int, int, int]]:
+    """Tag windows `lanes` at a time in threads sharing `tagger` (its network releases the interpreter), one
+    more waiting so no lane idles; yield them in input order. On Ctrl-C or an error, windows not started
+    are cancelled and the running ones finish (a second or so): a thread cannot be stopped."""
+    pool = ThreadPoolExecutor(lanes, thread_name_prefix="ner-lstm-lane")
+    pending: deque[Future] = deque()
+    try:
+        for chunk in chunks:
+            pending.append(pool.submit(render_window, tagger, chunk, write, separator))
+            if len(pending) > lanes:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def tag_stream(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Callable[[Rendered, int], None],

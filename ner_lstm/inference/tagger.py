@@ -21,15 +21,13 @@ from ..model.batching import encode_batch, sorted_batches
 from ..model.crf_numpy import FORBIDDEN, bioes_constraints, marginals_numpy, viterbi_numpy
 from ..model.evidence import evidence, evidence_width, type_map
 from ..model.vocab import Vocab
+from . import BATCH_SIZE
 from .bundle import CRF_FILE, check_dir, crf_json, read_json, read_vocab
 from .calibration import Calibration, read_calibration
 from .entities import Entity, entities
 from .patterns import PATTERNS_FILE, Match, Patterns, read_patterns
 
 BACKENDS = ("auto", "onnx", "keras")
-# Sentences per batch (padded tokens are capped at 32 per sentence slot): onnxruntime keeps the memory of
-# its largest batch, and 128 is as fast as 256 with half of it (docs/results/notes.md, "Speed and memory").
-BATCH_SIZE = 128
 Emissions = Callable[[dict[str, np.ndarray]], np.ndarray]
 
 

@@ -41,11 +41,14 @@ def mention_groups(sentences: Sequence[Sentence]) -> tuple[np.ndarray, int]:
     """Per token (all sentences' tokens in order), the id of its (document, lowercased word) group,
     or -1 for a token without a letter (numbers and punctuation say nothing about a name)."""
     ids: dict[tuple[object, str], int] = {}
+    lettered: dict[str, bool] = {}  # token -> has a letter: tokens repeat, and the test is the cost here
     groups = []
     for position, sentence in enumerate(sentences):
         document = sentence.in_document if sentence.in_document is not None else position  # alone: its own
         for token in sentence.tokens:
-            has_letter = any(c.isalpha() for c in token)
+            has_letter = lettered.get(token)
+            if has_letter is None:
+                has_letter = lettered[token] = token.isalpha() or any(c.isalpha() for c in token)
             groups.append(ids.setdefault((document, token.lower()), len(ids)) if has_letter else -1)
     return np.array(groups, dtype=np.int64), len(ids)
 
