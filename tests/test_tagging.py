@@ -368,6 +368,21 @@ def test_decoding_scores_are_what_the_crf_decodes_evidence_included(trained_mode
     assert tags == [t.tags for t in tagger.tag(sentences, scores=False)]
 
 
+def test_decode_gives_what_tag_gives_in_batches_of_the_batch_size(trained_model, sample, monkeypatch):
+    tagger = Tagger.load(trained_model)
+    tagger.batch_size = 8
+    sentences = read_conll(sample / "test.txt") + [Sentence([])]
+    decoded_batches = []
+    finish = tagger._finish
+    monkeypatch.setattr(tagger, "_finish", lambda results, batch, *rest: (decoded_batches.append(len(batch)),
+                                                                          finish(results, batch, *rest)))
+    decoded = tagger.decode(sentences, tagger.emission_rows(sentences))
+    assert 1 < len(decoded_batches) and max(decoded_batches) <= 8, "never one batch padded to the longest sentence"
+    tagged = tagger.tag(sentences)
+    assert [d.tags for d in decoded] == [t.tags for t in tagged]
+    assert [d.confidence for d in decoded] == [t.confidence for t in tagged]
+
+
 def test_raw_text_is_split_where_it_is_tagged_not_where_it_is_read(tmp_path, monkeypatch):
     import pickle
 

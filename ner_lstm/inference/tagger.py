@@ -189,33 +189,38 @@ class Tagger:
     def decoding_scores(self, sentences: Sequence[Sentence]) -> list[np.ndarray]:
         """Each sentence's emission scores as the CRF decodes them (tokens x labels): the network's, plus
         other mentions' evidence. What an ensemble of models averages, with their CRF scores."""
-        rows = self.emission_rows(sentences)
-        if self.evidence_map is None:
-            return rows
-        found = self._document_evidence(sentences, [self._padded(sentences, rows)])
-        return [rows[i] + found[i] @ self.evidence_map if i in found else rows[i] for i in range(len(sentences))]
+        return self._with_evidence(sentences, self.emission_rows(sentences))
 
     def decode(self, sentences: Sequence[Sentence], rows: Sequence[np.ndarray], scores: bool = True) -> list[Tagged]:
-        """What `tag(sentences)` returns, from their `emission_rows` (gathered in any number of calls)."""
+        """What `tag(sentences)` returns, from their `emission_rows` (gathered in any number of calls).
+
+        Decoded in `tag`'s length-sorted batches: one batch padded to the longest sentence of a whole split
+        (calibration decodes dev and test dozens of times) took training's peak memory up by 300 MB.
+        """
         results: list[Tagged | None] = [Tagged(s, []) if not len(s) else None for s in sentences]
-        batch, chosen, emissions = self._padded(sentences, rows)
-        if not batch:
-            return results  # type: ignore[return-value]
-        if self.evidence_map is None:
+        rows = self._with_evidence(sentences, rows)
+        for batch in self._batches(sentences):
+            chosen = [sentences[i] for i in batch]
+            emissions = np.zeros((len(batch), max(len(s) for s in chosen), len(self.vocab.labels)), np.float32)
+            for row, index in enumerate(batch):
+                emissions[row, : len(sentences[index])] = rows[index]
             self._finish(results, batch, chosen, emissions, scores)
-        else:
-            self._finish_with_evidence(sentences, results, [(batch, chosen, emissions)], scores)
         return results  # type: ignore[return-value]
 
-    def _padded(self, sentences: Sequence[Sentence],
-                rows: Sequence[np.ndarray]) -> tuple[list[int], list[Sentence], np.ndarray]:
-        """The non-empty sentences' rows as one zero-padded batch: (indices, sentences, emissions)."""
-        batch = [i for i, s in enumerate(sentences) if len(s)]
-        emissions = np.zeros((len(batch), max((len(sentences[i]) for i in batch), default=0), len(self.vocab.labels)),
-                             np.float32)
-        for row, index in enumerate(batch):
-            emissions[row, : len(sentences[index])] = rows[index]
-        return batch, [sentences[i] for i in batch], emissions
+    def _with_evidence(self, sentences: Sequence[Sentence], rows: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The rows with other mentions' evidence added, sentence by sentence as `tag` adds it."""
+        if self.evidence_map is None:
+            return list(rows)
+        found = self._evidence_of(sentences, {i: rows[i] for i, s in enumerate(sentences) if len(s)})
+        return [rows[i] + found[i] @ self.evidence_map if i in found else rows[i] for i in range(len(sentences))]
+
+    def _batches(self, sentences: Sequence[Sentence]) -> Iterator[list[int]]:
+        """Indices of the non-empty sentences in length-sorted batches (empty ones have their result already)."""
+        lengths = [len(s) for s in sentences]
+        for batch in sorted_batches(lengths, max_tokens=32 * self.batch_size, max_size=self.batch_size):
+            batch = [i for i in batch if lengths[i]]
+            if batch:
+                yield batch
 
     def _finish_with_evidence(self, sentences: Sequence[Sentence], results: list, waiting: list, scores: bool) -> None:
         """Decode once every sentence has its emissions: other mentions' evidence is added to each."""
@@ -232,13 +237,9 @@ class Tagger:
         The network runs in a helper thread (it releases the GIL) while this one encodes the next
         batch and the caller decodes the previous, so both cores stay busy.
         """
-        lengths = [len(s) for s in sentences]
         with ThreadPoolExecutor(max_workers=1) as network:
             pending = None
-            for batch in sorted_batches(lengths, max_tokens=32 * self.batch_size, max_size=self.batch_size):
-                batch = [i for i in batch if lengths[i]]  # empty sentences have their (empty) result already
-                if not batch:
-                    continue
+            for batch in self._batches(sentences):
                 chosen = [sentences[i] for i in batch]
                 running = (batch, chosen, network.submit(self.emissions, encode_batch(chosen, self.vocab)))
                 if pending is not None:
@@ -260,10 +261,13 @@ class Tagger:
         return [found.get(index, empty) for index in range(len(sentences))]
 
     def _document_evidence(self, sentences: Sequence[Sentence], batches: list) -> dict[int, np.ndarray]:
+        """Sentence index -> evidence, from batches of emissions (`_emissions`)."""
+        return self._evidence_of(sentences, {index: emissions[row, : len(sentences[index])]
+                                             for batch, _, emissions in batches for row, index in enumerate(batch)})
+
+    def _evidence_of(self, sentences: Sequence[Sentence], rows: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
         """Sentence index -> evidence, found in input order, so that the sums over a document run in one
         order however the sentences were batched."""
-        rows = {index: emissions[row, : len(sentences[index])]
-                for batch, _, emissions in batches for row, index in enumerate(batch)}
         order = sorted(rows)
         return dict(zip(order, evidence([sentences[i] for i in order], [rows[i] for i in order], self.types)))
 
