@@ -41,8 +41,7 @@ def expected_scores(tagger: Tagger, text: str) -> list[float]:
     each entity's tags, through the knots."""
     tagged = tagger.predict(text)
     rows = tagger.emission_rows([t.sentence for t in tagged])
-    evidence = tagger._document_evidence([t.sentence for t in tagged], [(list(range(len(tagged))), None,
-                                          _padded(rows))])
+    evidence = tagger._document_evidence([t.sentence for t in tagged], dict(enumerate(rows)))
     found = []
     for index, (item, row) in enumerate(zip(tagged, rows)):
         added = evidence[index] @ tagger.evidence_map if tagger.evidence_map is not None else 0
@@ -54,13 +53,6 @@ def expected_scores(tagger: Tagger, text: str) -> list[float]:
             raw = min(probs[t, labels[t]] for t in range(entity.token_start, entity.token_end))
             found.append(round(float(np.interp(raw, *KNOTS)), 4))
     return found
-
-
-def _padded(rows: list[np.ndarray]) -> np.ndarray:
-    grid = np.zeros((len(rows), max(len(r) for r in rows), rows[0].shape[1]), np.float32)
-    for i, r in enumerate(rows):
-        grid[i, : len(r)] = r
-    return grid
 
 
 def _bioes(tags: list[str], i: int) -> str:

@@ -166,15 +166,11 @@ class Tagger:
         text) carry their document context; any other sentence is a document of its own. With other
         mentions' evidence, decoding waits until every sentence given has its emissions.
         """
+        if self.evidence_map is not None:
+            return self.decode(sentences, self.emission_rows(sentences), scores)
         results: list[Tagged | None] = [Tagged(s, []) if not len(s) else None for s in sentences]
-        waiting = []
         for batch, chosen, emissions in self._emissions(sentences):
-            if self.evidence_map is None:
-                self._finish(results, batch, chosen, emissions, scores)
-            else:
-                waiting.append((batch, chosen, emissions))
-        if waiting:
-            self._finish_with_evidence(sentences, results, waiting, scores)
+            self._finish(results, batch, chosen, emissions, scores)  # while the network runs the next batch
         return results  # type: ignore[return-value]
 
     def emission_rows(self, sentences: Sequence[Sentence]) -> list[np.ndarray]:
@@ -211,7 +207,7 @@ class Tagger:
         """The rows with other mentions' evidence added, sentence by sentence as `tag` adds it."""
         if self.evidence_map is None:
             return list(rows)
-        found = self._evidence_of(sentences, {i: rows[i] for i, s in enumerate(sentences) if len(s)})
+        found = self._document_evidence(sentences, {i: rows[i] for i, s in enumerate(sentences) if len(s)})
         return [rows[i] + found[i] @ self.evidence_map if i in found else rows[i] for i in range(len(sentences))]
 
     def _batches(self, sentences: Sequence[Sentence]) -> Iterator[list[int]]:
@@ -221,15 +217,6 @@ class Tagger:
             batch = [i for i in batch if lengths[i]]
             if batch:
                 yield batch
-
-    def _finish_with_evidence(self, sentences: Sequence[Sentence], results: list, waiting: list, scores: bool) -> None:
-        """Decode once every sentence has its emissions: other mentions' evidence is added to each."""
-        found = self._document_evidence(sentences, waiting)
-        for batch, chosen, emissions in waiting:
-            added = np.zeros_like(emissions)
-            for row, index in enumerate(batch):  # per sentence, so no batch shape enters the sums
-                added[row, : len(sentences[index])] = found[index] @ self.evidence_map
-            self._finish(results, batch, chosen, emissions + added, scores)
 
     def _emissions(self, sentences: Sequence[Sentence]) -> Iterator[tuple[list[int], list[Sentence], np.ndarray]]:
         """(indices, sentences, emissions) of each length-sorted batch of the non-empty sentences.
@@ -256,18 +243,14 @@ class Tagger:
     def evidence(self, sentences: Sequence[Sentence]) -> list[np.ndarray]:
         """Each sentence's evidence from its document's other mentions (`model.evidence`), from the network's
         current emissions: what training feeds the network's evidence input."""
-        found = self._document_evidence(sentences, list(self._emissions(sentences)))
+        rows = self.emission_rows(sentences)
+        found = self._document_evidence(sentences, {i: rows[i] for i, s in enumerate(sentences) if len(s)})
         empty = np.zeros((0, self.types.shape[1] + 1), np.float32)
         return [found.get(index, empty) for index in range(len(sentences))]
 
-    def _document_evidence(self, sentences: Sequence[Sentence], batches: list) -> dict[int, np.ndarray]:
-        """Sentence index -> evidence, from batches of emissions (`_emissions`)."""
-        return self._evidence_of(sentences, {index: emissions[row, : len(sentences[index])]
-                                             for batch, _, emissions in batches for row, index in enumerate(batch)})
-
-    def _evidence_of(self, sentences: Sequence[Sentence], rows: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
-        """Sentence index -> evidence, found in input order, so that the sums over a document run in one
-        order however the sentences were batched."""
+    def _document_evidence(self, sentences: Sequence[Sentence], rows: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        """Sentence index -> evidence, from the non-empty sentences' emission rows, found in input order, so
+        that the sums over a document run in one order however the sentences were batched."""
         order = sorted(rows)
         return dict(zip(order, evidence([sentences[i] for i in order], [rows[i] for i in order], self.types)))
 
