@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ner_lstm.model.crf import CRF
+from ner_lstm.model.crf import CRF, DistillLoss
 from ner_lstm.model.crf_numpy import marginals_numpy, viterbi_numpy
 
 
@@ -47,6 +47,7 @@ def test_partition_viterbi_and_marginals_match_brute_force(seed, tags, steps):
     keras_paths = np.asarray(layer.viterbi(emissions, mask))
     numpy_paths = viterbi_numpy(emissions, lengths, *params)
     marginals = marginals_numpy(emissions, lengths, *params)
+    keras_marginals = np.exp(np.asarray(layer.log_marginals(emissions, mask)))
     for b in range(3):
         n = int(lengths[b])
         scores = path_scores(emissions[b], n, *params)
@@ -60,6 +61,7 @@ def test_partition_viterbi_and_marginals_match_brute_force(seed, tags, steps):
         for t in range(n):
             expected = [sum(p for path, p in zip(scores, probs) if path[t] == k) for k in range(tags)]
             np.testing.assert_allclose(marginals[b, t], expected, atol=1e-4)
+            np.testing.assert_allclose(keras_marginals[b, t], expected, atol=1e-4)
         assert not marginals[b, n:].any()
 
 
@@ -75,6 +77,35 @@ def test_log_likelihood_of_gold_path():
         values = np.array(list(scores.values()))
         log_z = np.log(np.exp(values).sum())
         np.testing.assert_allclose(ll[b], scores[tuple(gold[b, :n])] - log_z, rtol=1e-5, atol=1e-4)
+
+
+def test_marginals_at_a_temperature_are_those_of_every_score_divided_by_it():
+    emissions, lengths, params = random_case(5, tags=4, steps=6, batch=3)
+    mask = np.arange(6)[None, :] < lengths[:, None]
+    hot = np.asarray(crf_layer(4, params).log_marginals(emissions, mask, 2.5))
+    cooled = np.asarray(crf_layer(4, [p / 2.5 for p in params]).log_marginals(emissions / 2.5, mask))
+    np.testing.assert_allclose(hot[mask], cooled[mask], atol=1e-5)
+    flat = np.exp(hot[mask])
+    np.testing.assert_allclose(flat.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_distill_loss_is_the_likelihood_plus_the_weighted_divergence_to_the_teachers():
+    emissions, lengths, params = random_case(7, tags=3, steps=4, batch=2)
+    layer = crf_layer(3, params)
+    mask = np.arange(4)[None, :] < lengths[:, None]
+    gold = np.where(mask, np.array([[0, 2, 1, 1], [2, 1, 0, 0]]), -1)
+    student = np.exp(np.asarray(layer.log_marginals(emissions, mask)))
+    nll = -np.asarray(layer.log_likelihood(emissions, np.maximum(gold, 0), mask))
+
+    def loss(teacher, weight=0.5):
+        y_true = np.concatenate([gold[:, :, None], teacher], axis=2).astype("float32")
+        return np.asarray(DistillLoss(layer, weight, 1.0).call(y_true, emissions))
+
+    # Teachers that agree with the student add nothing; any others add their divergence, times the weight.
+    np.testing.assert_allclose(loss(np.where(mask[:, :, None], student, 0)), nll, rtol=1e-5, atol=1e-4)
+    uniform = np.where(mask[:, :, None], 1 / 3, 0)
+    kl = (uniform * (np.log(1 / 3) - np.log(student))).sum(axis=2)
+    np.testing.assert_allclose(loss(uniform), nll + 0.5 * (kl * mask).sum(axis=1), rtol=1e-5, atol=1e-4)
 
 
 def test_layer_config_round_trip():

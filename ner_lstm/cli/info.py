@@ -42,6 +42,14 @@ def _calibration_line(c: dict) -> str:
     return line
 
 
+def _distillation_line(r: dict) -> str:
+    teachers = ", ".join(f"seed {t['seed']} dev F1 {100 * t['dev_f1']:.2f}" for t in r["teachers"])
+    line = f"from {len(r['teachers'])} teachers ({teachers})"
+    if "ensemble_dev_f1" in r:
+        line += f", their ensemble dev F1 {100 * r['ensemble_dev_f1']:.2f}"
+    return line + f"; weight {r['weight']:g}, temperature {r['temperature']:g}"
+
+
 def _format_info(d: dict) -> str:
     lines = [f"model:        {d['model']} (format {d['format_version']})",
              f"labels:       {', '.join(d['labels'])}",
@@ -59,6 +67,8 @@ def _format_info(d: dict) -> str:
         parent = d["parent"]
         lines.append(f"continued:    from {parent['path']} (manifest SHA-256 {parent['manifest_sha256'][:16]}…)")
     scores = d["scores"]
+    if scores.get("distillation"):
+        lines.append("distilled:    " + _distillation_line(scores["distillation"]))
     if scores:
         lines.append(f"selected:     epoch {scores.get('epoch')}")
         if "final" in scores:

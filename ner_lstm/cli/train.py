@@ -59,6 +59,15 @@ def train(
     replay: Annotated[Optional[Path], typer.Option(help=("With --init-from: the parent's training data; a seeded "
         "share of it (--replay-fraction) joins the new data, so the model forgets less."))] = None,
     replay_fraction: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of --replay mixed in.")] = 0.5,
+    distill: Annotated[bool, typer.Option(help=("With --seeds 1 2 3: train a teacher per seed (kept in "
+        "MODEL.teachers/), then one student (--seed) on the gold tags plus the teachers' averaged token posteriors: "
+        "an ensemble's accuracy at one network's tagging cost."))] = False,
+    teachers: Annotated[Optional[list[Path]], typer.Option(help=("Distil from these trained models (--teachers A B C)"
+        " instead of training teachers; they must know the training data's labels."))] = None,
+    distill_weight: Annotated[float, typer.Option(min=0.0, help=("Weight of the divergence from the teachers' token "
+        "posteriors to the student's, beside the gold path's loss."))] = 1.0,
+    distill_temperature: Annotated[float, typer.Option(min=0.01, help=("Teachers' and student's scores are divided "
+        "by it in that divergence; above 1 the student learns more of the teachers' doubts."))] = 1.0,
     calibration: MethodOption = Method.temperature,
     patterns: Annotated[Optional[Path], typer.Option(help=("Entity patterns (spaCy EntityRuler JSONL) to store in "
         "the model: every use of it applies them after the network."))] = None,
@@ -74,7 +83,8 @@ def train(
     Any language written with spaces between words trains from any format; text in scripts written without
     them (Chinese, Japanese, Thai) must come pre-tokenised (CoNLL columns, or JSONL with tokens and tags).
     """
-    seeds = _seeds(seeds, ctx.args)
+    seeds, teachers = _lists(seeds, teachers, ctx.args)
+    _check_distill(distill, seeds, teachers, final)
     from ..extras import require
     from ..inference.runtime import import_tensorflow_quietly
 
@@ -96,7 +106,9 @@ def train(
                            seed=seed, max_minutes=max_minutes, resume=resume, overwrite=overwrite,
                            verbose=1 if sys.stdout.isatty() else 2, calibration=calibration.value,
                            patterns=None if patterns is None else str(patterns.resolve()),
-                           init_from=None if init_from is None else str(init_from.resolve()))
+                           init_from=None if init_from is None else str(init_from.resolve()),
+                           teachers=[str(path.resolve()) for path in teachers], distill_weight=distill_weight,
+                           distill_temperature=distill_temperature)
     options.model.embeddings = embeddings if embeddings in ("glove", "none") else str(Path(embeddings).resolve())
     options.model.lm_weight = lm_weight
     options.model.document_context = document_context
@@ -112,6 +124,9 @@ def train(
     if corpora.held_out:
         typer.echo(f"no --dev given: holding out {len(corpora.dev)} of the training sentences for model selection",
                    err=True)
+    if distill or teachers:
+        _train_distilled(corpora, model, options, seeds)
+        return
     run_one = train_model
     if final:
         from ..training.final import train_final as run_one
@@ -129,13 +144,53 @@ def train(
         typer.echo(f"test F1 {100 * summary['test']['f1']:.2f} (conlleval-compatible)")
 
 
-def _seeds(given: list[int] | None, extra: list[str]) -> list[int]:
-    """`--seeds 1 2 3` as the issue writes it: Typer takes one value per flag, the rest arrive as extra args."""
+def _lists(seeds: list[int] | None, teachers: list[Path] | None, extra: list[str]) -> tuple[list[int], list[Path]]:
+    """`--seeds 1 2 3` and `--teachers A B C` as people write them: Typer takes one value per flag, the rest
+    arrive as extra args (seeds if --seeds was given, models if --teachers was)."""
     from ..errors import UsageError
 
-    if extra and (not given or not all(arg.isdigit() for arg in extra)):
+    seeds, teachers = list(seeds or []), list(teachers or [])
+    if extra and seeds and teachers:
+        raise UsageError(f"unexpected arguments: {' '.join(extra)} (give several values as --seeds 1 --seeds 2)")
+    if extra and seeds and all(arg.isdigit() for arg in extra):
+        return [*seeds, *map(int, extra)], teachers
+    if extra and teachers and not any(arg.startswith("-") for arg in extra):
+        return seeds, [*teachers, *map(Path, extra)]
+    if extra:
         raise UsageError(f"unexpected arguments: {' '.join(extra)}")
-    return [*(given or []), *map(int, extra)]
+    return seeds, teachers
+
+
+def _check_distill(distill: bool, seeds: list[int], teachers: list[Path], final: bool) -> None:
+    from ..errors import UsageError
+
+    if teachers and seeds:
+        raise UsageError("--teachers are models trained already; --seeds would train more: give one of them")
+    if distill and not seeds and not teachers:
+        raise UsageError("--distill needs teachers: --seeds 1 2 3 to train them, or --teachers DIR...")
+    if (distill or teachers) and final:
+        raise UsageError("--final cannot be combined with distillation (the student is selected on dev)")
+
+
+def _train_distilled(corpora, model, options, seeds: list[int]) -> None:
+    from ..training.distill import distill_seeds, teachers_dir, train_distilled
+
+    def report(run: dict) -> None:
+        test = f", test F1 {100 * run['test_f1']:.2f}" if run.get("test_f1") is not None else ""
+        typer.echo(f"teacher seed {run['seed']}: dev F1 {100 * run['dev_f1']:.2f}{test} ({run['minutes']} min)")
+
+    if seeds:
+        summary = distill_seeds(corpora, model, options, seeds, report)
+        typer.echo(f"teachers kept in {teachers_dir(model)} (distil again with --teachers)")
+    else:
+        summary = train_distilled(corpora, model, options)
+    record = summary["distillation"]
+    if "ensemble_dev_f1" in record:
+        typer.echo(f"the {len(record['teachers'])} teachers' ensemble: dev F1 {100 * record['ensemble_dev_f1']:.2f}")
+    typer.echo(f"student (seed {options.seed}), best epoch {summary['best_epoch']}: dev F1 "
+               f"{100 * summary['best_dev_f1']:.2f}; model saved in {model}")
+    if "test" in summary:
+        typer.echo(f"test F1 {100 * summary['test']['f1']:.2f} (conlleval-compatible)")
 
 
 def _train_seeds(corpora, model, options, seeds: list[int], run_one) -> None:

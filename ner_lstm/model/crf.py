@@ -50,20 +50,46 @@ class CRF(keras.layers.Layer):
     def get_config(self) -> dict:
         return {**super().get_config(), "num_tags": self.num_tags}
 
-    def log_partition(self, emissions, mask):
-        """log Z per sentence by the forward algorithm."""
-        emissions = ops.cast(emissions, "float32")
-        alpha0 = self.start[None, :] + emissions[:, 0]
+    def _forward(self, emissions, mask, scale: float = 1.0):
+        """Forward scores of every step (steps - 1, batch, tags; the first step apart) and log Z, with every
+        score divided by `scale` (a distillation temperature)."""
+        emissions = ops.cast(emissions, "float32") / scale
+        transitions = self.transitions / scale
+        alpha0 = self.start[None, :] / scale + emissions[:, 0]
         steps = _time_major_with_mask(emissions, mask)
 
         def step(alpha, inputs):
             emission, keep = inputs[:, :-1], inputs[:, -1] > 0
-            scores = alpha[:, :, None] + self.transitions[None] + emission[:, None, :]
+            scores = alpha[:, :, None] + transitions[None] + emission[:, None, :]
             new = ops.where(keep[:, None], ops.logsumexp(scores, axis=1), alpha)
-            return new, new  # traced scan needs an output; it is discarded
+            return new, new
 
-        alpha, _ = ops.scan(step, alpha0, steps)
-        return ops.logsumexp(alpha + self.end[None, :], axis=1)
+        alpha, alphas = ops.scan(step, alpha0, steps)
+        return alpha0, alphas, ops.logsumexp(alpha + self.end[None, :] / scale, axis=1)
+
+    def log_partition(self, emissions, mask):
+        """log Z per sentence by the forward algorithm."""
+        return self._forward(emissions, mask)[2]
+
+    def log_marginals(self, emissions, mask, scale: float = 1.0):
+        """log P(tag at t = k | sentence) by forward-backward (batch, steps, tags; padding arbitrary), every
+        score divided by `scale`: what a distilled student is compared with its teachers by."""
+        alpha0, alphas, log_z = self._forward(emissions, mask, scale)
+        transitions, end = self.transitions / scale, self.end / scale
+        steps = _time_major_with_mask(ops.cast(emissions, "float32") / scale, mask)
+
+        # Step t takes t + 1's emission and mask; a row's last real step and its padding take the end scores.
+        def step(beta, inputs):
+            emission, keep = inputs[:, :-1], inputs[:, -1] > 0
+            scores = transitions[None] + (emission + beta)[:, None, :]
+            new = ops.where(keep[:, None], ops.logsumexp(scores, axis=2), end[None, :])
+            return new, new
+
+        last = ops.zeros_like(alpha0) + end[None, :]
+        _, betas = ops.scan(step, last, steps, reverse=True)
+        alpha = ops.concatenate([alpha0[None], alphas], axis=0)
+        beta = ops.concatenate([betas, last[None]], axis=0)
+        return ops.transpose(alpha + beta, (1, 0, 2)) - log_z[:, None, None]
 
     def gold_score(self, emissions, tags, mask):
         """The unnormalised score of the given tag paths."""
@@ -124,3 +150,27 @@ class CRFLoss(keras.losses.Loss):
         labels = ops.cast(y_true, "int32")
         mask = labels >= 0
         return -self.crf.log_likelihood(y_pred, ops.maximum(labels, 0), mask)
+
+
+class DistillLoss(CRFLoss):
+    """The gold path's negative log-likelihood plus `weight` x the KL divergence, summed over a sentence's
+    tokens, from the teachers' token posteriors to the student's CRF marginals, both at `temperature`
+    (scaled by its square, as Hinton et al. 2015, so that the weight means the same at any temperature).
+
+    `y_true` packs the gold label (channel 0, -1 on padding) and the teachers' posteriors (the rest).
+    """
+
+    def __init__(self, crf: CRF, weight: float, temperature: float, name: str = "crf_distill") -> None:
+        super().__init__(crf, name=name)
+        self.weight = weight
+        self.temperature = temperature
+
+    def call(self, y_true, y_pred):
+        labels = ops.cast(y_true[:, :, 0], "int32")
+        teacher = ops.cast(y_true[:, :, 1:], "float32")
+        mask = labels >= 0
+        nll = super().call(labels, y_pred)
+        student = self.crf.log_marginals(y_pred, mask, self.temperature)
+        own = ops.log(ops.maximum(teacher, 1e-8))
+        divergence = ops.sum(teacher * (own - student), axis=2) * ops.cast(mask, "float32")
+        return nll + self.weight * self.temperature ** 2 * ops.sum(divergence, axis=1)

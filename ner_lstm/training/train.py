@@ -33,6 +33,7 @@ from ..model.vectors import describe_vectors, load_vectors
 from ..model.vocab import Vocab
 from ..evaluation.scores import score_tagger
 from .continued import Parent, copy_weights, grown_vocab, load_parent
+from .posteriors import Posteriors, store_posteriors
 
 STATE_WEIGHTS = "state.weights.h5"
 
@@ -55,6 +56,9 @@ class TrainOptions:
     calibration: str = "temperature"  # fitted on dev at the end (`evaluation.calibration`)
     patterns: str | None = None  # an entity pattern file stored in the model
     init_from: str | None = None  # a trained model to continue (`training.continued`)
+    teachers: list[str] = field(default_factory=list)  # models whose posteriors a student learns (`distill`)
+    distill_weight: float = 1.0  # the divergence to the teachers' weight beside the gold path's loss
+    distill_temperature: float = 1.0  # teachers' and student's scores are divided by it in that divergence
     model: ModelConfig = field(default_factory=ModelConfig)
 
 
@@ -98,9 +102,11 @@ def _check_resumable(saved: dict, options: TrainOptions, fingerprint: str, ckpt:
 
 
 def epoch_batches(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions, epoch: int,
-                  evidence: list[np.ndarray] | None, singletons: np.ndarray) -> Iterator[tuple[dict, np.ndarray]]:
-    """One epoch's (inputs, labels) batches, shuffled with a seed derived from the epoch's number, rare words
-    dropped; `evidence` is read as each batch is made."""
+                  evidence: list[np.ndarray] | None, singletons: np.ndarray,
+                  posteriors: Posteriors | None = None) -> Iterator[tuple[dict, np.ndarray]]:
+    """One epoch's (inputs, targets) batches, shuffled with a seed derived from the epoch's number, rare words
+    dropped; `evidence` is read as each batch is made. The targets are the labels, or for a distilled
+    student the labels (channel 0) and the teachers' `posteriors` (the rest) in one array."""
     rng = np.random.default_rng([options.seed, epoch])
     for indices in training_batches(sentences, options.batch_size, rng):
         batch = encode_batch([sentences[i] for i in indices], vocab, with_labels=True)
@@ -108,11 +114,14 @@ def epoch_batches(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOpt
         if evidence is not None:
             batch["evidence"] = _padded([evidence[i] for i in indices], batch["word"].shape[1])
         labels = batch.pop("labels")
+        if posteriors is not None:
+            teachers = posteriors.padded(indices, labels.shape[1])
+            labels = np.concatenate([labels[:, :, None].astype(np.float32), teachers], axis=2)
         yield batch, labels
 
 
 def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions, first_epoch: int,
-             evidence: list[np.ndarray] | None):
+             evidence: list[np.ndarray] | None, posteriors: Posteriors | None = None):
     """A tf.data pipeline over `epoch_batches`, one epoch per pass.
 
     `evidence` (per sentence, replaced in place after each epoch) is read as each batch is made.
@@ -126,7 +135,7 @@ def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions,
     def generate():
         number = epoch[0]
         epoch[0] += 1
-        yield from epoch_batches(sentences, vocab, options, number, evidence, singletons)
+        yield from epoch_batches(sentences, vocab, options, number, evidence, singletons, posteriors)
 
     spec = {"word": tf.TensorSpec((None, None), tf.int32), "case": tf.TensorSpec((None, None), tf.int32),
             "char": tf.TensorSpec((None, None, None), tf.int32)}
@@ -134,7 +143,9 @@ def _dataset(sentences: Sequence[Sentence], vocab: Vocab, options: TrainOptions,
         spec["glove"] = tf.TensorSpec((None, None, vocab.glove.dim), tf.float32)
     if evidence is not None:
         spec["evidence"] = tf.TensorSpec((None, None, evidence_width(vocab.labels)), tf.float32)
-    data = tf.data.Dataset.from_generator(generate, output_signature=(spec, tf.TensorSpec((None, None), tf.int32)))
+    targets = tf.TensorSpec((None, None), tf.int32) if posteriors is None else \
+        tf.TensorSpec((None, None, 1 + posteriors.width), tf.float32)
+    data = tf.data.Dataset.from_generator(generate, output_signature=(spec, targets))
     return data.apply(tf.data.experimental.assert_cardinality(count)).prefetch(2)
 
 
@@ -155,7 +166,7 @@ def _compile(model, options: TrainOptions, steps_per_epoch: int) -> None:
     exponential moving average of the last few hundred steps (what dev is scored and saved with)."""
     import keras
 
-    from ..model.crf import CRFLoss
+    from ..model.crf import CRFLoss, DistillLoss
 
     schedule = keras.optimizers.schedules.InverseTimeDecay(
         options.learning_rate, decay_steps=steps_per_epoch, decay_rate=options.lr_decay)
@@ -165,7 +176,9 @@ def _compile(model, options: TrainOptions, steps_per_epoch: int) -> None:
     optimizer = keras.optimizers.Adam(
         learning_rate=schedule, clipnorm=options.clipnorm, use_ema=momentum > 0,
         ema_momentum=momentum or 0.99, ema_overwrite_frequency=steps_per_epoch)
-    model.compile(optimizer=optimizer, loss=CRFLoss(model.get_layer("crf")))
+    crf = model.get_layer("crf")
+    loss = DistillLoss(crf, options.distill_weight, options.distill_temperature) if options.teachers else CRFLoss(crf)
+    model.compile(optimizer=optimizer, loss=loss)
 
 
 def steps_per_epoch(sentences: Sequence[Sentence], batch_size: int) -> int:
@@ -218,6 +231,7 @@ class Trainer:
         # before the first); None for a model without the evidence input.
         self.evidence: list[np.ndarray] | None = None
         self.parent: dict | None = None  # what config.json says of the model this one continues
+        self.posteriors: Posteriors | None = None  # the teachers' (`options.teachers`), for a distilled student
 
     # --- setting up --------------------------------------------------------------------------
     def prepare(self, train: Sequence[Sentence], glove: GloveTable | None, parent: Parent | None = None) -> None:
@@ -400,7 +414,7 @@ class Trainer:
         first = self.state["epoch"]
         if first >= self.options.epochs or self.state["wait"] >= self.options.patience:
             return self.summary()
-        data = _dataset(train, self.vocab, self.options, first, self.evidence)
+        data = _dataset(train, self.vocab, self.options, first, self.evidence, self.posteriors)
         self.model.fit(data, epochs=self.options.epochs, initial_epoch=first, callbacks=[EpochEnd()],
                        verbose=self.options.verbose, shuffle=False)  # the batches are shuffled already
         return self.summary()
@@ -461,6 +475,7 @@ def train_model(corpora: Corpora, model_dir: Path, options: TrainOptions) -> dic
     check_target(model_dir, options.resume, options.overwrite)
     train, dev = corpora.train, corpora.dev
     vectors_dir = model_dir.parent / f".{model_dir.name}.vectors"  # a vector file's table, until it is saved
+    teachers_dir = model_dir.parent / f".{model_dir.name}.posteriors"  # the teachers' posteriors, while training
     try:
         parent = None
         if options.init_from:
@@ -478,6 +493,10 @@ def train_model(corpora: Corpora, model_dir: Path, options: TrainOptions) -> dic
         else:
             trainer.prepare(train, glove, parent)
         del parent  # the parent's network is copied: free it before the epochs
+        if options.teachers:
+            trainer.say(f"computing {len(options.teachers)} teachers' posteriors over the training data")
+            trainer.posteriors = store_posteriors(options.teachers, train, trainer.vocab.labels,
+                                                  options.distill_temperature, teachers_dir)
         try:
             summary = trainer.fit(train, dev)
         except KeyboardInterrupt:
@@ -487,6 +506,7 @@ def train_model(corpora: Corpora, model_dir: Path, options: TrainOptions) -> dic
         test_scores = trainer.finish(dev, corpora.test)
     finally:
         shutil.rmtree(vectors_dir, ignore_errors=True)
+        shutil.rmtree(teachers_dir, ignore_errors=True)
     if test_scores is not None:
         summary["test"] = test_scores
     return summary
