@@ -8,7 +8,8 @@ emissions plus other mentions' evidence, documents as read from the CoNLL file).
 - averaged emissions: the members' scores and CRF scores (transitions, start, end) averaged, then
   Viterbi with BIOES's constraints, as one model decodes;
 - averaged marginals: each member's token posteriors (forward-backward), averaged, then the best
-  path through their logarithms allowed by BIOES (no learned transitions).
+  path through their logarithms allowed by BIOES (no learned transitions): what a distilled student
+  learns from (`ner_lstm.training.posteriors.ensemble_tags`).
 Entity F1 (seqeval, conlleval-compatible) of each member and each ensemble; prints it and writes JSON.
 """
 from __future__ import annotations
@@ -27,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from ner_lstm.data.corpus import read_conll  # noqa: E402
 from ner_lstm.evaluation.scores import score  # noqa: E402
 from ner_lstm.inference.tagger import Tagger  # noqa: E402
-from ner_lstm.model.crf_numpy import FORBIDDEN, bioes_constraints, marginals_numpy, viterbi_numpy  # noqa: E402
+from ner_lstm.model.crf_numpy import viterbi_numpy  # noqa: E402
+from ner_lstm.training.posteriors import ensemble_tags  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -68,11 +70,8 @@ def main() -> None:
     mean = np.mean([e for e, _ in scores], axis=0)
     crf = [np.mean([getattr(t, name) for t in taggers], axis=0) for name in ("transitions", "start", "end")]
     averaged_emissions = f1(gold, taggers[0], viterbi_numpy(mean, lengths, *crf))
-    posteriors = np.mean([marginals_numpy(e, lengths, t.transitions, t.start, t.end)
-                          for t, (e, _) in zip(taggers, scores)], axis=0)
-    allowed = [np.where(a, 0.0, FORBIDDEN).astype(np.float32) for a in bioes_constraints(labels)]
-    log_posteriors = np.log(np.maximum(posteriors, 1e-12)).astype(np.float32)
-    averaged_marginals = f1(gold, taggers[0], viterbi_numpy(log_posteriors, lengths, *allowed))
+    averaged_marginals = round(100 * score(gold, ensemble_tags([str(m) for m in args.models], sentences,
+                                                               taggers[0].vocab))["f1"], 2)
     result = {
         "split": args.split, "sentences": len(sentences), "models": [str(m) for m in args.models],
         "member_f1": members, "member_mean_f1": round(statistics.mean(members), 2),
