@@ -89,6 +89,17 @@ def test_marginals_at_a_temperature_are_those_of_every_score_divided_by_it():
     np.testing.assert_allclose(flat.sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_marginals_traced_on_one_token_sentences():
+    import tensorflow as tf
+
+    emissions, _, params = random_case(9, tags=3, steps=1, batch=2)
+    layer = crf_layer(3, params)
+    traced = tf.function(layer.log_marginals, input_signature=[tf.TensorSpec((None, None, 3)),
+                                                                tf.TensorSpec((None, None), tf.bool)])
+    marginals = np.exp(traced(emissions, np.ones((2, 1), bool)).numpy())
+    np.testing.assert_allclose(marginals, marginals_numpy(emissions, np.array([1, 1]), *params), atol=1e-5)
+
+
 def test_distill_loss_is_the_likelihood_plus_the_weighted_divergence_to_the_teachers():
     emissions, lengths, params = random_case(7, tags=3, steps=4, batch=2)
     layer = crf_layer(3, params)

@@ -60,8 +60,8 @@ def train(
         "share of it (--replay-fraction) joins the new data, so the model forgets less."))] = None,
     replay_fraction: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of --replay mixed in.")] = 0.5,
     distill: Annotated[bool, typer.Option(help=("With --seeds 1 2 3: train a teacher per seed (kept in "
-        "MODEL.teachers/), then one student (--seed) on the gold tags plus the teachers' averaged token posteriors: "
-        "an ensemble's accuracy at one network's tagging cost."))] = False,
+        "MODEL.teachers/), then one student (--seed) on the gold tags plus the teachers' averaged token posteriors, "
+        "to approach the ensemble's accuracy at one network's tagging cost."))] = False,
     teachers: Annotated[Optional[list[Path]], typer.Option(help=("Distil from these trained models (--teachers A B C)"
         " instead of training teachers; they must know the training data's labels."))] = None,
     distill_weight: Annotated[float, typer.Option(min=0.0, help=("Weight of the divergence from the teachers' token "

@@ -73,7 +73,13 @@ class CRF(keras.layers.Layer):
 
     def log_marginals(self, emissions, mask, scale: float = 1.0):
         """log P(tag at t = k | sentence) by forward-backward (batch, steps, tags; padding arbitrary), every
-        score divided by `scale`: what a distilled student is compared with its teachers by."""
+        score divided by `scale`: what a distilled student is compared with its teachers by.
+
+        One masked step is appended and dropped again: TensorFlow cannot stack the outputs of a traced scan
+        over no steps, which a batch of one-token sentences would be.
+        """
+        emissions = ops.pad(ops.cast(emissions, "float32"), ((0, 0), (0, 1), (0, 0)))
+        mask = ops.pad(ops.cast(mask, "bool"), ((0, 0), (0, 1)), constant_values=False)
         alpha0, alphas, log_z = self._forward(emissions, mask, scale)
         transitions, end = self.transitions / scale, self.end / scale
         steps = _time_major_with_mask(ops.cast(emissions, "float32") / scale, mask)
@@ -89,7 +95,7 @@ class CRF(keras.layers.Layer):
         _, betas = ops.scan(step, last, steps, reverse=True)
         alpha = ops.concatenate([alpha0[None], alphas], axis=0)
         beta = ops.concatenate([betas, last[None]], axis=0)
-        return ops.transpose(alpha + beta, (1, 0, 2)) - log_z[:, None, None]
+        return ops.transpose(alpha + beta, (1, 0, 2))[:, :-1] - log_z[:, None, None]
 
     def gold_score(self, emissions, tags, mask):
         """The unnormalised score of the given tag paths."""
