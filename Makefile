@@ -8,7 +8,7 @@ DEV    := $(firstword $(wildcard $(DATA)/valid.txt $(DATA)/dev.txt))
 SEEDS  ?= 1 2 3
 TEXT   ?= Major Tom is a great battle commander.
 
-.PHONY: setup setup-inference setup-bench run test test-floors docs bench bench-accuracy bench-rawtext bench-speed bench-serve bench-cluster clean
+.PHONY: setup setup-inference setup-bench run test test-floors docs bench bench-accuracy bench-distill bench-rawtext bench-speed bench-serve bench-cluster clean
 
 # Everything: training (TensorFlow), tagging and the tests.
 setup: $(VENV)/.installed
@@ -65,6 +65,12 @@ bench: bench-accuracy bench-rawtext bench-speed bench-serve bench-cluster
 
 bench-accuracy: setup-bench
 	$(BIN)/python benchmarks/accuracy.py --data $(DATA) --seeds $(SEEDS)
+
+# Distillation: teachers (seeds 1-3 of the default recipe, kept by accuracy.py --keep), then a student per seed.
+TEACHERS ?= models/teachers
+bench-distill: setup-bench
+	@test -f $(TEACHERS)/seed3/model.onnx || $(BIN)/python benchmarks/accuracy.py --data $(DATA) --seeds 1 2 3 --keep $(TEACHERS) --out $(TEACHERS)/accuracy.json
+	$(BIN)/python benchmarks/distill.py --data $(DATA) --teachers $(TEACHERS)/seed1 $(TEACHERS)/seed2 $(TEACHERS)/seed3 --seeds $(SEEDS)
 
 # Needs a trained model: MODEL=models/conll2003 (make run DATA=... writes it). SPLIT=valid to tune.
 SPLIT ?= test

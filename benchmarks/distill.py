@@ -76,7 +76,7 @@ def student(data: Path, teachers: list[Path], seed: int, weight: float, temperat
             "test_f1": metrics["test"]["f1"], "minutes": log[-1]["elapsed_minutes"],
             "wall_minutes_whole_process": round(measured["seconds"] / 60, 2),
             "peak_rss_mb": round(measured["peak_rss_mb"]), "selected_epoch": metrics["epoch"],
-            "epochs_run": len(log), "epoch_seconds_median": statistics.median(e["seconds"] for e in log),
+            "epochs_run": len(log), "epoch_seconds_median": round(statistics.median(e["seconds"] for e in log), 1),
             "model": str(model)}
 
 

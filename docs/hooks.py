@@ -70,6 +70,28 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _distillation() -> list[str]:
+    """The teachers, their ensemble and each distillation setting tried (`benchmarks/distill.py`)."""
+    data = _load("accuracy-distill.json")
+    if data is None:
+        return []
+    ensemble = data["ensemble"]
+    rows = [[f"teacher, seed {t['seed']}", f"{100 * t['test_f1']:.2f}", f"{100 * t['valid_f1']:.2f}", t["minutes"]]
+            for t in data["teachers"]]
+    rows.append([f"their ensemble (averaged marginals; {len(data['teachers'])}x the tagging cost)",
+                 f"{100 * ensemble['test_f1']:.2f}", f"{100 * ensemble['valid_f1']:.2f}", ""])
+    rows += [[f"student, weight {r['weight']:g}, temperature {r['temperature']:g}, seed {r['seed']}",
+              f"{100 * r['test_f1']:.2f}", f"{100 * r['valid_f1']:.2f}", r["minutes"]] for r in data["runs"]]
+    chosen = data["selected_setting"]
+    return ["## Distillation\n",
+            "Students of the same network trained on the gold tags plus the teachers' averaged token posteriors "
+            f"(`benchmarks/distill.py`); the setting is chosen on valid: weight {chosen['weight']:g}, temperature "
+            f"{chosen['temperature']:g}, students' test F1 **{data['students_test_f1']['mean']:.2f} ± "
+            f"{data['students_test_f1']['stdev']:.2f}** against the teachers' {data['teachers_test_f1']['mean']:.2f}. "
+            f"{_when('accuracy-distill.json', data)}.\n",
+            _table(["model", "test F1", "valid F1", "training minutes"], rows)]
+
+
 def accuracy() -> tuple[str, dict[str, bytes]]:
     main = _load("accuracy.json")
     if main is None:
@@ -95,7 +117,7 @@ def accuracy() -> tuple[str, dict[str, bytes]]:
             rows.append([setting, f"{found['test_f1']['mean']:.2f} ± {found['test_f1']['stdev']:.2f}",
                          f"{found['valid_f1']['mean']:.2f}", len(found["seeds"]), f"`{name}`"])
     text += ["## Settings compared\n", "Each row is `benchmarks/accuracy.py` with one option changed, over its seeds.\n",
-             _table(["setting", "test F1", "valid F1", "seeds", "file"], rows)]
+             _table(["setting", "test F1", "valid F1", "seeds", "file"], rows), *_distillation()]
 
     def draw(axes):
         seeds = [r["seed"] for r in main["runs"]]
