@@ -34,6 +34,7 @@ from ner_lstm.evaluation.scores import score  # noqa: E402
 from ner_lstm.inference.bundle import read_json, read_vocab  # noqa: E402
 from ner_lstm.training.distill import teacher_record  # noqa: E402
 from ner_lstm.training.posteriors import ensemble_tags  # noqa: E402
+from ner_lstm.training.seeds import spread  # noqa: E402
 
 CLI = [sys.executable, "-m", "ner_lstm"]
 
@@ -78,13 +79,6 @@ def student(data: Path, teachers: list[Path], seed: int, weight: float, temperat
             "peak_rss_mb": round(measured["peak_rss_mb"]), "selected_epoch": metrics["epoch"],
             "epochs_run": len(log), "epoch_seconds_median": round(statistics.median(e["seconds"] for e in log), 1),
             "model": str(model)}
-
-
-def spread(values: list[float]) -> dict:
-    values = [100 * v for v in values]
-    return {"mean": round(statistics.mean(values), 2),
-            "stdev": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0,
-            "min": round(min(values), 2), "max": round(max(values), 2)}
 
 
 def summarise(result: dict) -> None:
@@ -140,8 +134,8 @@ def main() -> None:
             args.out.write_text(json.dumps(result, indent=1) + "\n")
     for row in result["settings"]:
         print(f"weight {row['weight']:g}, temperature {row['temperature']:g}, seeds {row['seeds']}: valid "
-              f"{row['valid_f1']['mean']:.2f} ± {row['valid_f1']['stdev']:.2f}, test {row['test_f1']['mean']:.2f} "
-              f"± {row['test_f1']['stdev']:.2f}")
+              f"{row['valid_f1']['mean']:.2f} ± {row['valid_f1']['std']:.2f}, test {row['test_f1']['mean']:.2f} "
+              f"± {row['test_f1']['std']:.2f}")
     print(f"teachers' test F1 {result['teachers_test_f1']['mean']:.2f}; selected setting "
           f"{result['selected_setting']}: students' test F1 {result['students_test_f1']['mean']:.2f}")
     print(f"wrote {args.out}")

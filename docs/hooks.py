@@ -87,7 +87,7 @@ def _distillation() -> list[str]:
             "Students of the same network trained on the gold tags plus the teachers' averaged token posteriors "
             f"(`benchmarks/distill.py`); the setting is chosen on valid: weight {chosen['weight']:g}, temperature "
             f"{chosen['temperature']:g}, students' test F1 **{data['students_test_f1']['mean']:.2f} ± "
-            f"{data['students_test_f1']['stdev']:.2f}** against the teachers' {data['teachers_test_f1']['mean']:.2f}. "
+            f"{data['students_test_f1']['std']:.2f}** against the teachers' {data['teachers_test_f1']['mean']:.2f}. "
             f"{_when('accuracy-distill.json', data)}.\n",
             _table(["model", "test F1", "valid F1", "training minutes"], rows)]
 

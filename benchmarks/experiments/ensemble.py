@@ -29,17 +29,9 @@ from ner_lstm.data.corpus import read_conll  # noqa: E402
 from ner_lstm.evaluation.scores import score  # noqa: E402
 from ner_lstm.inference.tagger import Tagger  # noqa: E402
 from ner_lstm.model.crf_numpy import viterbi_numpy  # noqa: E402
-from ner_lstm.training.posteriors import ensemble_tags  # noqa: E402
+from ner_lstm.training.posteriors import ensemble_tags, stacked  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-
-
-def padded(rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    lengths = np.array([len(r) for r in rows])
-    out = np.zeros((len(rows), lengths.max(), rows[0].shape[1]), np.float32)
-    for index, row in enumerate(rows):
-        out[index, : len(row)] = row
-    return out, lengths
 
 
 def f1(gold: list[list[str]], tagger: Tagger, paths: list[np.ndarray]) -> float:
@@ -59,7 +51,7 @@ def main() -> None:
     labels = taggers[0].vocab.labels
     if any(t.vocab.labels != labels for t in taggers):
         sys.exit("ensemble.py: the models' labels differ")
-    scores = [padded(t.decoding_scores(sentences)) for t in taggers]
+    scores = [stacked(t.decoding_scores(sentences)) for t in taggers]
     lengths = scores[0][1]
     members = []
     for tagger, (emissions, _) in zip(taggers, scores):

@@ -49,7 +49,8 @@ def _batches(sentences: Sequence[Sentence]) -> Iterator[list[int]]:
             yield batch
 
 
-def _stacked(rows: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def stacked(rows: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of different lengths as one zero-padded batch, and their lengths."""
     lengths = np.array([len(r) for r in rows])
     grid = np.zeros((len(rows), lengths.max(), rows[0].shape[1]), np.float32)
     for row, values in enumerate(rows):
@@ -76,7 +77,7 @@ def teacher_posteriors(model: str, sentences: Sequence[Sentence], labels: Sequen
     rows = tagger.decoding_scores(sentences)
     crf = [tagger.transitions / temperature, tagger.start / temperature, tagger.end / temperature]
     for batch in _batches(sentences):
-        scores, lengths = _stacked([rows[i] for i in batch])
+        scores, lengths = stacked([rows[i] for i in batch])
         probs = marginals_numpy(scores / temperature, lengths, *crf)
         for row, index in enumerate(batch):
             yield index, probs[row, : lengths[row]][:, order]
@@ -115,7 +116,7 @@ def ensemble_tags(teachers: Sequence[str], sentences: Sequence[Sentence], vocab:
     allowed = [np.where(a, 0.0, FORBIDDEN).astype(np.float32) for a in bioes_constraints(vocab.labels)]
     tags: list[list[str]] = [[] for _ in sentences]
     for batch in _batches(sentences):
-        logs, lengths = _stacked([np.log(np.maximum(sums[i] / len(teachers), 1e-12)) for i in batch])
+        logs, lengths = stacked([np.log(np.maximum(sums[i] / len(teachers), 1e-12)) for i in batch])
         for index, path in zip(batch, viterbi_numpy(logs, lengths, *allowed)):
             tags[index] = vocab.tags_of(path)
     return tags
