@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -113,8 +114,9 @@ def test_teachers_with_other_labels_are_refused(distilled, corpora, tmp_path):
         store_posteriors([str(teachers_dir(model) / "seed3")], corpora.train, labels, 1.0, tmp_path)
 
 
-def test_resume_keeps_finished_teachers_and_continues_the_student(corpora, tmp_path, monkeypatch):
+def test_resume_keeps_finished_teachers_and_continues_the_student(distilled, corpora, tmp_path, monkeypatch):
     model = tmp_path / "m"
+    shutil.copytree(teachers_dir(distilled[0]), teachers_dir(model))  # teachers finished, no student yet
     original = Trainer.end_epoch
 
     def killed_after_the_students_first_epoch(self, *args):
@@ -125,7 +127,7 @@ def test_resume_keeps_finished_teachers_and_continues_the_student(corpora, tmp_p
 
     monkeypatch.setattr(Trainer, "end_epoch", killed_after_the_students_first_epoch)
     with pytest.raises(RuntimeError, match="killed"):
-        distill_seeds(corpora, model, options(epochs=2, seed=5), [3, 4])
+        distill_seeds(corpora, model, options(epochs=2, seed=5, resume=True), [3, 4])
     monkeypatch.setattr(Trainer, "end_epoch", original)
     assert checkpoint_dir(model).is_dir() and not (tmp_path / ".m.posteriors").exists()
     teacher_files = {p: p.stat().st_mtime_ns for p in teachers_dir(model).rglob("*") if p.is_file()}
