@@ -11,11 +11,11 @@ tagged again into the same name, so the output holds every record exactly once.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from ray.data.datasource import ReadTask  # noqa: E402
 from ..cpus import available_cpus  # noqa: E402
 from ..data.sources import Fields  # noqa: E402
 from ..data.writers import writer_for  # noqa: E402
-from ..errors import Interrupted, NerError, UsageError  # noqa: E402
+from ..errors import InputWarning, Interrupted, NerError, UsageError  # noqa: E402
 from ..files import publish  # noqa: E402
 from ..inference.bundle import MANIFEST_FILE, check_dir, plain_file_name, read_json  # noqa: E402
 from ..inference import BATCH_SIZE  # noqa: E402
@@ -282,16 +282,25 @@ def tag_on_ray(model: Path, inputs: list[str], output: str, options: RayOptions,
         tagged = ray.data.read_datasource(source, num_cpus=0).map_batches(
             ShardTagger, fn_constructor_args=([model_ref], output if "://" in output else root, options, threads),
             batch_size=1, compute=ActorPoolStrategy(size=workers), num_cpus=threads, batch_format="numpy")
-        # Closed explicitly, so that Ray Data's executor stops before Ray does, whatever ends the loop
-        # (its thread touching a shut-down worker at exit made the process abort).
-        with contextlib.closing(iter(tagged.iter_batches(batch_size=None, batch_format="numpy"))) as batches:
-            for batch in batches:
-                for index in range(len(batch["records"])):
-                    info = {key: _plain(values[index]) for key, values in batch.items()}
-                    if _error(info["error"]):
-                        raise NerError(info["error"])
-                    manifest.add({key: value for key, value in info.items() if key != "error"})
-                    new = {key: new[key] + (1 if key == "shards" else info[key]) for key in new}
+        errors: list[str] = []
+        # Read to the end even after a shard failed: Ray Data's reading threads outlive an abandoned
+        # iterator, and one touching Ray after the shutdown below ends the process (exit 1, our error
+        # line unprinted). The other shards are done meanwhile, and --resume skips them.
+        for batch in tagged.iter_batches(batch_size=None, batch_format="numpy"):
+            for index in range(len(batch["records"])):
+                info = {key: _plain(values[index]) for key, values in batch.items()}
+                if _error(info["error"]):
+                    errors.append(info["error"])
+                    if len(errors) == 1:
+                        warnings.warn(InputWarning(f"{info['error']}; tagging the other shards, then stopping"))
+                    continue
+                manifest.add({key: value for key, value in info.items() if key != "error"})
+                new = {key: new[key] + (1 if key == "shards" else info[key]) for key in new}
+        if errors:
+            manifest.save()
+            others = f" ({len(errors) - 1} other shard(s) failed too)" if len(errors) > 1 else ""
+            raise NerError(f"{errors[0]}{others}; the other shards are tagged in {output} (its manifest lists "
+                           "them, marked incomplete)")
         manifest.save(complete=True)
     except KeyboardInterrupt:
         manifest.save()
