@@ -134,6 +134,21 @@ def test_help_for_every_command():
         assert result.exit_code == 0 and "--model" in result.stdout
 
 
+def test_help_names_the_extras_and_rewraps_paragraphs():
+    """Square brackets are not style tags ('needs ner-lstm[ray]' once printed 'needs ner-lstm'), and a
+    docstring's line breaks are not kept (a sentence broken in the source read broken on a terminal)."""
+    from typer.testing import CliRunner
+
+    from ner_lstm.cli import app
+
+    result = CliRunner().invoke(app, ["tag", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(result.stdout.replace("│", " ").split())
+    assert "ner-lstm[ray]" in text and "ner-lstm[parquet]" in text
+    assert "each input is cut into shards tagged by a pool of Ray actors; --resume skips the shards" in text
+    first = [line for line in result.stdout.splitlines() if "Outputs are written" in line]
+    assert first and "With --engine ray" in first[0], "the docstring's next line joined on, at 200 columns"
+
+
 def test_each_command_names_what_it_sets_and_the_old_workers_spelling_warns(trained_model, tmp_path):
     from typer.testing import CliRunner
 

@@ -24,6 +24,7 @@ app = typer.Typer(
     help="Train, score and run a BiLSTM-CNN-CRF named-entity tagger.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # paragraphs rewrapped to the terminal; "ner-lstm[ray]" is not a style tag
     add_completion=False,
 )
 DEBUG = {"on": False}
