@@ -285,7 +285,7 @@ def tag_on_ray(model: Path, inputs: list[str], output: str, options: RayOptions,
         errors: list[str] = []
         # Read to the end even after a shard failed: Ray Data's reading threads outlive an abandoned
         # iterator, and one touching Ray after the shutdown below ends the process (exit 1, our error
-        # line unprinted). The other shards are done meanwhile, and --resume skips them.
+        # line unprinted). The other shards are tagged meanwhile.
         for batch in tagged.iter_batches(batch_size=None, batch_format="numpy"):
             for index in range(len(batch["records"])):
                 info = {key: _plain(values[index]) for key, values in batch.items()}
@@ -296,8 +296,7 @@ def tag_on_ray(model: Path, inputs: list[str], output: str, options: RayOptions,
                     continue
                 manifest.add({key: value for key, value in info.items() if key != "error"})
                 new = {key: new[key] + (1 if key == "shards" else info[key]) for key in new}
-        if errors:
-            manifest.save()
+        if errors:  # the manifest is saved, not complete, on the way out
             others = f" ({len(errors) - 1} other shard(s) failed too)" if len(errors) > 1 else ""
             raise NerError(f"{errors[0]}{others}; the other shards are tagged in {output} (its manifest lists "
                            "them, marked incomplete)")
