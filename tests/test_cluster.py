@@ -247,6 +247,8 @@ def test_a_bad_record_in_a_shard_is_one_line_naming_file_and_line(ray_cluster, t
     assert "Traceback" not in result.stderr
     manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
     assert not manifest["complete"]
+    assert all(type(info[key]) is int for info in manifest["shards"].values()  # noqa: E721 - not 1.0, not True
+               for key in ("file", "block", "first_id", "last_id", "records")), "whole numbers beside the error row"
     lines_done = {n for info in manifest["shards"].values() for n in range(int(info["first_id"]), int(info["last_id"]) + 1)}
     assert {1, len(lines) + 1} <= lines_done, "the shards before and after the bad line are done"
     assert 41 not in lines_done, "the bad line's shard is not"

@@ -47,6 +47,7 @@ RAY_FORMATS = ("jsonl", "parquet")
 SHARD_COLUMNS = ("file", "block", "source", "input_format", "first", "data")
 MANIFEST_FIELDS = ("shard", "source", "file", "block", "input_format", "first_id", "last_id", "records", "sentences",
                    "tokens")
+INTEGER_FIELDS = {"file", "block", "first_id", "last_id", "records", "sentences", "tokens"}
 
 
 @dataclass
@@ -232,6 +233,15 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") and not isinstance(value, bytes) else value
 
 
+def _manifest_entry(info: dict) -> dict:
+    """A shard's manifest entry from its row: a batch column holding a null (an error row, an empty shard's
+    first id) reaches numpy as floats, and the manifest keeps whole numbers, or null, never 3.0 or NaN."""
+    def whole(value: Any) -> Any:
+        return (None if value != value else int(value)) if isinstance(value, float) else value
+
+    return {key: whole(value) if key in INTEGER_FIELDS else value for key, value in info.items() if key != "error"}
+
+
 def _error(value: Any) -> str | None:
     """An error column's value: a message, or None (an all-null column reaches numpy as NaN)."""
     return value if isinstance(value, str) and value else None
@@ -294,8 +304,9 @@ def tag_on_ray(model: Path, inputs: list[str], output: str, options: RayOptions,
                     if len(errors) == 1:
                         warnings.warn(InputWarning(f"{info['error']}; tagging the other shards, then stopping"))
                     continue
-                manifest.add({key: value for key, value in info.items() if key != "error"})
-                new = {key: new[key] + (1 if key == "shards" else info[key]) for key in new}
+                entry = _manifest_entry(info)
+                manifest.add(entry)
+                new = {key: new[key] + (1 if key == "shards" else entry[key]) for key in new}
         if errors:  # the manifest is saved, not complete, on the way out
             others = f" ({len(errors) - 1} other shard(s) failed too)" if len(errors) > 1 else ""
             raise NerError(f"{errors[0]}{others}; the other shards are tagged in {output} (its manifest lists "
