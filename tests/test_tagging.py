@@ -462,3 +462,36 @@ def test_an_error_in_a_lane_is_the_users_error_and_nothing_is_written(trained_mo
     assert result.exit_code != 0
     assert "would be overwritten" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_lanes_hand_the_interpreter_over_sooner_and_put_its_settings_back(trained_model, sample, tmp_path,
+                                                                          monkeypatch):
+    import gc
+    import sys
+
+    from ner_lstm.engines import local
+
+    monkeypatch.setattr(local, "WINDOW_TOKENS", 60)
+    seen = []
+    render = local.render_window
+
+    def watched(*args, **kwargs):
+        seen.append((sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count()))
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(local, "render_window", watched)
+    before = sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count()
+    local.tag_files(local.ModelSpec(str(trained_model)), [str(sample / "test.txt")], tmp_path / "out.jsonl", "conll",
+                    "jsonl")
+    assert seen and all(s[0] == pytest.approx(local.SWITCH_SECONDS) and s[1] == local.GC_THRESHOLD for s in seen)
+    assert all(s[2] > 0 for s in seen), "the objects alive before tagging are frozen out of collections"
+    assert (sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count()) == before
+
+    def failing(*args, **kwargs):
+        raise local.NerError("stop")
+
+    monkeypatch.setattr(local, "render_window", failing)
+    with pytest.raises(local.NerError):
+        local.tag_files(local.ModelSpec(str(trained_model)), [str(sample / "test.txt")], tmp_path / "out2.jsonl",
+                        "conll", "jsonl")
+    assert (sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count()) == before

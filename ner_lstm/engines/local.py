@@ -13,10 +13,12 @@ Tagger is batch-invariant), so any setting gives the same output.
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -239,15 +241,45 @@ def _in_lanes(tagger: Tagger, lanes: int, chunks: Iterable[list[Record]], write:
     are cancelled and the running ones finish (a second or so): a thread cannot be stopped."""
     pool = ThreadPoolExecutor(lanes, thread_name_prefix="ner-lstm-lane")
     pending: deque[Future] = deque()
-    try:
-        for chunk in chunks:
-            pending.append(pool.submit(render_window, tagger, chunk, write, separator))
-            if len(pending) > lanes:
+    with _shared_interpreter():
+        try:
+            for chunk in chunks:
+                pending.append(pool.submit(render_window, tagger, chunk, write, separator))
+                if len(pending) > lanes:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+# How often the interpreter passes between threads that want it (CPython's default is 5 ms).
+SWITCH_SECONDS = 0.0002
+GC_THRESHOLD = (20_000, 20, 20)  # CPython's default is (700, 10, 10)
+
+
+@contextlib.contextmanager
+def _shared_interpreter() -> Iterator[None]:
+    """While lanes tag: hand the interpreter over sooner, and collect garbage less often, over fewer objects.
+
+    A network run releases the interpreter and must take it back to return: with a thread doing Python
+    work beside it (reading, decoding), that waited up to 5 ms a batch, and a collection over every
+    object alive (the model, the modules) held it longer. Measured with the network in one thread and
+    CoNLL reading in another: the network's 333 batches took 3.51 s alone and 7.08 s with the reading
+    beside it; 3.67 s with a 0.2 ms switch and no collections. The model and the modules are frozen out
+    of collections (`gc.freeze`); young objects are still collected, so cycles (a document and its
+    sentences) do not pile up. All three are put back afterwards: library callers keep their settings.
+    """
+    switch, threshold = sys.getswitchinterval(), gc.get_threshold()
+    gc.freeze()
+    sys.setswitchinterval(SWITCH_SECONDS)
+    gc.set_threshold(*GC_THRESHOLD)
+    try:
+        yield
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        sys.setswitchinterval(switch)
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def tag_stream(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Callable[[Rendered, int], None],
