@@ -495,3 +495,20 @@ def test_lanes_hand_the_interpreter_over_sooner_and_put_its_settings_back(traine
         local.tag_files(local.ModelSpec(str(trained_model)), [str(sample / "test.txt")], tmp_path / "out2.jsonl",
                         "conll", "jsonl")
     assert (sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count()) == before
+
+
+def test_lanes_leave_a_callers_own_frozen_objects_frozen(trained_model, sample, tmp_path):
+    import gc
+
+    from ner_lstm.engines import local
+
+    kept = [object() for _ in range(3)]
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    try:
+        local.tag_files(local.ModelSpec(str(trained_model)), [str(sample / "test.txt")], tmp_path / "out.jsonl",
+                        "conll", "jsonl")
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+    assert kept
