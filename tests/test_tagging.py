@@ -508,7 +508,9 @@ def test_lanes_leave_a_callers_own_frozen_objects_frozen(trained_model, sample, 
     try:
         local.tag_files(local.ModelSpec(str(trained_model)), [str(sample / "test.txt")], tmp_path / "out.jsonl",
                         "conll", "jsonl")
-        assert gc.get_freeze_count() == frozen
+        # Frozen objects that die during the run leave the count (CI saw 2 go), so it can only shrink:
+        # not frozen again by us (no more), and not released (gc.unfreeze would make it 0).
+        assert frozen // 2 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
     assert kept
