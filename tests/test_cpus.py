@@ -46,3 +46,21 @@ def test_the_network_uses_only_the_cpus_it_may(trained_model):
             "print(Tagger.load(sys.argv[1]).emissions.session.get_session_options().intra_op_num_threads)")
     result = subprocess.run([sys.executable, "-c", code, str(trained_model)], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "1"
+
+
+@pytest.mark.parametrize("setting, threads", [(None, "[1]"), ("2", "[2]")])
+def test_the_cli_runs_numpys_blas_on_one_thread_unless_the_user_says(setting, threads):
+    """Its idle threads spun on the CPUs the network needs; worker processes inherit the setting."""
+    import numpy  # noqa: F401  # loads its BLAS
+    from threadpoolctl import threadpool_info
+
+    if not any("numpy" in pool["filepath"] for pool in threadpool_info()):
+        pytest.skip("numpy here has no BLAS of its own that threadpoolctl knows")
+    code = ("import ner_lstm.cli, numpy, os; from threadpoolctl import threadpool_info; "
+            "print([p['num_threads'] for p in threadpool_info() if 'numpy' in p['filepath']], "
+            "os.environ['OPENBLAS_NUM_THREADS'])")
+    env = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
+    if setting:
+        env["OPENBLAS_NUM_THREADS"] = setting
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert result.stdout.split() == [threads, setting or "1"]
