@@ -5,8 +5,8 @@ Usage: python benchmarks/cluster.py --data ../shared/data/conll2003 --model mode
 Corpus: every sentence of CoNLL-2003 train + valid + test, ten times, as ten CoNLL files (copy-0 ..
 copy-9), so every record has a distinct (source, id): about 3M tokens. Each setting reads the ten files
 and writes JSONL:
-- local: `ner-lstm tag DIR -o OUT` (default settings: one process tagging two windows at once, a one-thread
-  network each on two CPUs), and with
+- local: `ner-lstm tag DIR -o OUT` (default settings: one process, its network on a one-thread session run by
+  a thread a CPU, one more thread doing the Python work), and with
   `--processes 2` (a worker process a CPU, each with a one-thread network);
 - ray, 1 actor of 2 threads and 2 actors of 1 thread: `ner-lstm tag --engine ray --address auto`
   against a Ray started beforehand with `ray start --head --num-cpus N` (N = the CPUs this process may

@@ -402,61 +402,82 @@ def test_raw_text_is_split_where_it_is_tagged_not_where_it_is_read(tmp_path, mon
     assert sent.sentences[1].offsets[4] == (30, 35) and sent.fields == {"n": 1} and sent.split_from_text
 
 
-@pytest.mark.parametrize("cpus, lanes, threads", [(1, 1, 1), (2, 2, 1), (8, 2, 4)])
-def test_one_process_shares_its_cpus_between_lanes_and_the_network(trained_model, monkeypatch, cpus, lanes, threads):
+@pytest.mark.parametrize("cpus, given, network, threads", [(1, None, 1, 1), (2, None, 2, 1), (8, None, 8, 1),
+                                                         (8, 4, 2, 4)])
+def test_one_process_runs_its_network_in_a_thread_per_cpu(trained_model, monkeypatch, cpus, given, network, threads):
     from ner_lstm.engines import local
 
     monkeypatch.setattr(local, "available_cpus", lambda: cpus)
-    spec = local.ModelSpec(str(trained_model))
+    spec = local.ModelSpec(str(trained_model), threads=given)
     tagger, got = local.in_process(spec)
-    assert (got, spec.threads) == (lanes, threads)
+    assert (got, spec.threads) == (network, threads)
     assert tagger.emissions.session.get_session_options().intra_op_num_threads == threads
-    assert local.in_process(spec) == (tagger, lanes), "the next input reuses the model and its lanes"
+    assert local.in_process(spec) == (tagger, network), "the next input reuses the model and its threads"
     assert local.in_process(Tagger.load(trained_model))[1] == 1, "a Tagger loaded elsewhere keeps its threads"
 
 
-def test_lanes_tag_windows_at_once_and_write_them_in_input_order(trained_model, sample, tmp_path, monkeypatch):
+def test_the_next_windows_network_runs_while_one_is_decoded_and_output_keeps_input_order(trained_model, sample,
+                                                                                       tmp_path, monkeypatch):
     import threading
     import time
 
     from ner_lstm.engines import local
 
-    monkeypatch.setattr(local, "WINDOW_TOKENS", 60)  # many small windows
     monkeypatch.setattr(local, "available_cpus", lambda: 2)
-    running, most, lock = [0], [0], threading.Lock()
-    render = local.render_window
+    events, running, most, lock = [], [0], [0], threading.Lock()
+    queue, decode = Tagger.queued_emissions, Tagger.decode
 
-    def watched(*args, **kwargs):
-        with lock:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
-        time.sleep(0.05)  # long enough for the other lane to start its window
-        try:
-            return render(*args, **kwargs)
-        finally:
+    def queued(self, sentences, network):
+        events.append("queued")
+        run = self.emissions
+
+        def watched(*inputs):
             with lock:
-                running[0] -= 1
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.02)  # long enough for the other network thread to start its batch
+            try:
+                return run(*inputs)
+            finally:
+                with lock:
+                    running[0] -= 1
 
-    monkeypatch.setattr(local, "render_window", watched)
-    outputs = {}
-    for lanes in (1, 2):
-        monkeypatch.setattr(local, "LANES", lanes)
-        most[0] = 0
-        out = tmp_path / f"lanes{lanes}.jsonl"
-        local.tag_files(local.ModelSpec(str(trained_model)), [str(sample / "test.txt")], out, "conll", "jsonl")
-        assert most[0] == lanes, "windows tagged at once"
-        outputs[lanes] = out.read_bytes()
-    assert outputs[2] == outputs[1]
+        self.emissions = watched  # what the queued runs call
+        try:
+            return queue(self, sentences, network)
+        finally:
+            self.emissions = run
+
+    def decoded(self, *args, **kwargs):
+        events.append("decoded")
+        return decode(self, *args, **kwargs)
+
+    monkeypatch.setattr(Tagger, "queued_emissions", queued)
+    monkeypatch.setattr(Tagger, "decode", decoded)
+    whole = tmp_path / "whole.jsonl"
+    local.tag_files(local.ModelSpec(str(trained_model), batch_size=4), [str(sample / "test.txt")], whole, "conll",
+                    "jsonl")
+    assert events == ["queued", "decoded"], "one window"
+    events.clear()
+    monkeypatch.setattr(local, "WINDOW_TOKENS", 120)  # many small windows
+    windowed = tmp_path / "windowed.jsonl"
+    local.tag_files(local.ModelSpec(str(trained_model), batch_size=4), [str(sample / "test.txt")], windowed, "conll",
+                    "jsonl")
+    count = events.count("queued")
+    assert count > 3 and events == ["queued"] + ["queued", "decoded"] * (count - 1) + ["decoded"], \
+        "each window's network runs are queued before the window ahead of it is decoded"
+    assert most[0] == 2, "the network runs in a thread per CPU"
+    assert windowed.read_bytes() == whole.read_bytes()
 
 
-def test_an_error_in_a_lane_is_the_users_error_and_nothing_is_written(trained_model, tmp_path, monkeypatch):
+def test_an_error_in_a_window_is_the_users_error_and_nothing_is_written(trained_model, tmp_path, monkeypatch):
     from ner_lstm.engines import local
 
     monkeypatch.setattr(local, "WINDOW_TOKENS", 20)
     monkeypatch.setattr(local, "available_cpus", lambda: 2)
     source = tmp_path / "in.jsonl"
     lines = [{"text": f"Major Tom flew to Paris on day {i} ."} for i in range(40)]
-    lines[25]["tags"] = ["O"]  # its own field named like ours: refused while its window is rendered, in a lane
+    lines[25]["tags"] = ["O"]  # its own field named like ours: refused while its window is rendered
     source.write_text("".join(json.dumps(line) + "\n" for line in lines))
     result = run("tag", "--model", str(trained_model), str(source), "-o", str(tmp_path / "out.jsonl"))
     assert result.exit_code != 0
@@ -464,8 +485,8 @@ def test_an_error_in_a_lane_is_the_users_error_and_nothing_is_written(trained_mo
     assert not (tmp_path / "out.jsonl").exists()
 
 
-def test_lanes_hand_the_interpreter_over_sooner_and_put_its_settings_back(trained_model, sample, tmp_path,
-                                                                          monkeypatch):
+def test_tagging_hands_the_interpreter_over_sooner_and_puts_its_settings_back(trained_model, sample, tmp_path,
+                                                                             monkeypatch):
     import gc
     import sys
 
@@ -473,13 +494,13 @@ def test_lanes_hand_the_interpreter_over_sooner_and_put_its_settings_back(traine
 
     monkeypatch.setattr(local, "WINDOW_TOKENS", 60)
     seen = []
-    render = local.render_window
+    decode = Tagger.decode
 
     def watched(*args, **kwargs):
         seen.append((sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count()))
-        return render(*args, **kwargs)
+        return decode(*args, **kwargs)
 
-    monkeypatch.setattr(local, "render_window", watched)
+    monkeypatch.setattr(Tagger, "decode", watched)
     before = sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count()
     local.tag_files(local.ModelSpec(str(trained_model)), [str(sample / "test.txt")], tmp_path / "out.jsonl", "conll",
                     "jsonl")
@@ -490,14 +511,14 @@ def test_lanes_hand_the_interpreter_over_sooner_and_put_its_settings_back(traine
     def failing(*args, **kwargs):
         raise local.NerError("stop")
 
-    monkeypatch.setattr(local, "render_window", failing)
+    monkeypatch.setattr(Tagger, "decode", failing)
     with pytest.raises(local.NerError):
         local.tag_files(local.ModelSpec(str(trained_model)), [str(sample / "test.txt")], tmp_path / "out2.jsonl",
                         "conll", "jsonl")
     assert (sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count()) == before
 
 
-def test_lanes_leave_a_callers_own_frozen_objects_frozen(trained_model, sample, tmp_path):
+def test_tagging_leaves_a_callers_own_frozen_objects_frozen(trained_model, sample, tmp_path):
     import gc
 
     from ner_lstm.engines import local

@@ -7,7 +7,7 @@ NumPy CRF, so they give the same tags.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -176,8 +176,21 @@ class Tagger:
     def emission_rows(self, sentences: Sequence[Sentence]) -> list[np.ndarray]:
         """Each sentence's network emissions (tokens x labels), for `decode`: the server runs the network on
         fair slices of many requests and decodes each request whole, as `tag` would have."""
+        return self._rows(sentences, ((batch, emissions) for batch, _, emissions in self._emissions(sentences)))
+
+    def queued_emissions(self, sentences: Sequence[Sentence], network: Executor) -> Callable[[], list[np.ndarray]]:
+        """Queue every batch of `sentences` on `network` (encoded first, all at once: a bounded window's
+        worth) and return what waits for their `emission_rows`: the local engine queues a window's network
+        runs, then decodes the one before while they run."""
+        runs = [(batch, network.submit(self.emissions, encode_batch([sentences[i] for i in batch], self.vocab)))
+                for batch in self._batches(sentences)]
+        return lambda: self._rows(sentences, ((batch, np.asarray(run.result(), dtype=np.float32))
+                                              for batch, run in runs))
+
+    def _rows(self, sentences: Sequence[Sentence], done: Iterable[tuple[list[int], np.ndarray]]) -> list[np.ndarray]:
+        """Each sentence's row of its batch's emissions (its own length), in input order."""
         rows = [np.zeros((0, len(self.vocab.labels)), np.float32)] * len(sentences)
-        for batch, _, emissions in self._emissions(sentences):
+        for batch, emissions in done:
             for row, index in enumerate(batch):
                 rows[index] = emissions[row, : len(sentences[index])]
         return rows
