@@ -2,6 +2,9 @@
 through every reader (CoNLL documents, texts, JSONL records, lone sentences) and folded into the case ids."""
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 from conftest import write
@@ -20,7 +23,7 @@ SECOND = "Top teams take over .".split()
 
 
 def test_a_headline_word_written_mid_sentence_elsewhere_is_capitalised_there():
-    headline, story, second = context_classes([Sentence(HEADLINE), Sentence(STORY), Sentence(SECOND)])
+    headline, story, second = context_classes([HEADLINE, STORY, SECOND])
     assert headline[HEADLINE.index("LEICESTERSHIRE")] == CAPITALISED
     assert headline[HEADLINE.index("TAKE")] == LOWERCASE  # "take" twice, lowercase, mid-sentence
     assert headline[HEADLINE.index("TOP")] == LOWERCASE  # "top" in the story; "Top" opens a sentence: no evidence
@@ -32,8 +35,7 @@ def test_a_headline_word_written_mid_sentence_elsewhere_is_capitalised_there():
 
 
 def test_mixed_evidence_and_case_insensitive_matching():
-    classes = context_classes([Sentence("The Apple deal".split()), Sentence("An apple fell".split()),
-                               Sentence("APPLE".split())])
+    classes = context_classes(["The Apple deal".split(), "An apple fell".split(), ["APPLE"]])
     assert classes[2] == [MIXED]
     assert classes[0][1] == LOWERCASE and classes[1][1] == CAPITALISED
 
@@ -54,7 +56,7 @@ def test_conll_documents_are_marked_and_a_file_without_docstart_is_sentences_alo
     assert sentences[0].context is None, "found only when a model asks"
     assert sentence_context(sentences[0]) == [NONE, CAPITALISED] and sentence_context(sentences[2]) == [NONE], \
         "the second document does not see the first"
-    assert sentences[1].context == [NONE, NONE, NONE, NONE], "found for the whole document at once"
+    assert sentences[1].in_document.classes == [[NONE, CAPITALISED], [NONE] * 4], "found for the whole document at once"
     plain = read_conll(write(tmp_path / "plain.txt", text.replace("-DOCSTART- O\n", "")))
     assert [s.in_document for s in plain] == [None] * 3
     assert [sentence_context(s) for s in plain] == [[NONE, NONE], [NONE] * 4, [NONE]], "each sentence alone"
@@ -70,6 +72,24 @@ def test_every_reader_gives_a_document_the_same_context(tmp_path):
     (jsonl,) = read_records(str(write(tmp_path / "r.jsonl", '{"text": "HEADLINE SMITH. A man named Smith."}\n')),
                             "auto", announce=False)
     assert sentence_context(jsonl.sentences[0]) == [NONE, CAPITALISED, NONE]
+
+
+def test_a_document_and_its_sentences_are_freed_without_a_garbage_collection():
+    """No reference cycle: a tagged window is freed when it is written, not at the next full collection."""
+    sentences = split_text("HEADLINE SMITH.\n\nA man named Smith. He left.")
+    kept, dropped = sentences[0], weakref.ref(sentences[1])
+    document = weakref.ref(kept.in_document)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        del sentences
+        assert dropped() is None, "a sentence no one holds is freed at once"
+        assert sentence_context(kept) == [NONE, CAPITALISED, NONE], "its document still counts the others"
+        del kept
+        assert document() is None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def test_case_ids_carry_the_context_and_do_not_depend_on_the_batch():

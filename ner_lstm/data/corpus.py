@@ -34,6 +34,7 @@ class Sentence:
     # The document it was read in (None: a document of its own), and per token how its word is written
     # elsewhere there, found when a model first asks (`data.documents`).
     in_document: Document | None = field(default=None, repr=False, compare=False)
+    document_position: int = field(default=0, repr=False, compare=False)  # its sentence number there
     context: list[int] | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:

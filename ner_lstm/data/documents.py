@@ -38,19 +38,20 @@ def _informative(tokens: Sequence[str], shouted: bool) -> list[int]:
             for i, token in enumerate(tokens)]
 
 
-def context_classes(document: Sequence[Sentence]) -> list[list[int]]:
-    """For every token, the class of its word's other informative occurrences in `document`."""
+def context_classes(document: Sequence[Sequence[str]]) -> list[list[int]]:
+    """For every token, the class of its word's other informative occurrences in `document` (its sentences'
+    tokens)."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     evidence = []
-    for sentence in document:
-        marks = _informative(sentence.tokens, shouting(sentence.tokens))
+    for tokens in document:
+        marks = _informative(tokens, shouting(tokens))
         evidence.append(marks)
-        for token, mark in zip(sentence.tokens, marks):
+        for token, mark in zip(tokens, marks):
             counts[token.lower()][mark] += 1
     classes = []
-    for sentence, marks in zip(document, evidence):
+    for tokens, marks in zip(document, evidence):
         row = []
-        for token, mark in zip(sentence.tokens, marks):
+        for token, mark in zip(tokens, marks):
             seen = list(counts[token.lower()])
             seen[mark] -= 1  # only the other occurrences count
             capitalised, lowercase = seen[CAPITALISED], seen[LOWERCASE]
@@ -64,24 +65,34 @@ def context_classes(document: Sequence[Sentence]) -> list[list[int]]:
 class Document:
     """Sentences read together as one document (a `-DOCSTART-` document, a text, a span-format record): other
     mentions' evidence and the document context look across them, never across documents. Compared by
-    identity: two documents with the same sentences are still two."""
+    identity: two documents with the same sentences are still two.
 
-    sentences: list[Sentence]
+    It holds its sentences' token lists and classes, not the sentences, so that a sentence and its document
+    make no reference cycle: a tagged window is freed when it is written, not at the next full garbage
+    collection (raw text made 170k objects of cycles per 100k tokens; `tag`'s peak memory was 70 MB higher).
+    """
+
+    tokens: list[list[str]]
+    classes: list[list[int]] | None = None
 
 
 def mark_document(sentences: list[Sentence]) -> None:
     """Make `sentences` one document. Their classes are found when a model first asks, so reading costs
     nothing for a model without document context."""
-    document = Document(sentences)
-    for sentence in sentences:
-        sentence.in_document = document
+    document = Document([sentence.tokens for sentence in sentences])
+    for position, sentence in enumerate(sentences):
+        sentence.in_document, sentence.document_position = document, position
 
 
 def sentence_context(sentence: Sentence) -> list[int]:
     """A sentence's context classes, from its document (found once for all its sentences), or from itself
     if it was read alone."""
     if sentence.context is None:
-        document = sentence.in_document.sentences if sentence.in_document is not None else [sentence]
-        for member, classes in zip(document, context_classes(document)):
-            member.context = classes
+        document = sentence.in_document
+        if document is None:
+            sentence.context = context_classes([sentence.tokens])[0]
+        else:
+            if document.classes is None:
+                document.classes = context_classes(document.tokens)
+            sentence.context = document.classes[sentence.document_position]
     return sentence.context
