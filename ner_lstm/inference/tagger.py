@@ -280,10 +280,17 @@ class Tagger:
                 scale = np.float32(1 / self.calibration.temperature)
                 emissions, params = emissions * scale, tuple(p * scale for p in params)
             probs = marginals_numpy(emissions, lengths, *params)
+        # The batch's tags and confidences in one lookup each, then cut per sentence: per sentence they took a
+        # fifth of decoding.
+        path = np.concatenate(paths)
+        tags = self.vocab.tags_of(path)
+        confidences = [] if probs is None else \
+            probs[np.repeat(np.arange(len(lengths)), lengths), _steps(lengths), path].tolist()
+        ends = np.cumsum(lengths).tolist()
         out = []
-        for row, (sentence, path) in enumerate(zip(sentences, paths)):
-            confidence = [] if probs is None else probs[row, np.arange(len(path)), path].tolist()
-            tagged = Tagged(sentence, self.vocab.tags_of(path), confidence, self.calibration)
+        for row, sentence in enumerate(sentences):
+            start, end = ends[row] - len(sentence), ends[row]
+            tagged = Tagged(sentence, tags[start:end], confidences[start:end], self.calibration)
             if self.patterns is not None or self.min_score is not None:
                 tagged = self._rules(tagged, None if probs is None else probs[row])
             out.append(tagged)
@@ -333,6 +340,11 @@ class Tagger:
                     "entities": [[e.to_json() for e in t.entities] for t in tagged]}
 
         return dataset.map(add_columns, batched=True, batch_size=batch_size, with_indices=True)
+
+
+def _steps(lengths: np.ndarray) -> np.ndarray:
+    """Each token's position in its sentence, for sentences of `lengths` laid end to end."""
+    return np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
 
 def _check_consistent(path: Path, model, vocab: Vocab) -> None:

@@ -39,18 +39,29 @@ def evidence_width(labels: Sequence[str]) -> int:
 
 def mention_groups(sentences: Sequence[Sentence]) -> tuple[np.ndarray, int]:
     """Per token (all sentences' tokens in order), the id of its (document, lowercased word) group,
-    or -1 for a token without a letter (numbers and punctuation say nothing about a name)."""
-    ids: dict[tuple[object, str], int] = {}
-    lettered: dict[str, bool] = {}  # token -> has a letter: tokens repeat, and the test is the cost here
-    groups = []
-    for position, sentence in enumerate(sentences):
-        document = sentence.in_document if sentence.in_document is not None else position  # alone: its own
-        for token in sentence.tokens:
-            has_letter = lettered.get(token)
-            if has_letter is None:
-                has_letter = lettered[token] = token.isalpha() or any(c.isalpha() for c in token)
-            groups.append(ids.setdefault((document, token.lower()), len(ids)) if has_letter else -1)
-    return np.array(groups, dtype=np.int64), len(ids)
+    or -1 for a token without a letter (numbers and punctuation say nothing about a name).
+
+    Python touches each token once (a dict lookup); lowercasing and the letter test run once per distinct
+    word, and the groups are found in NumPy: a loop doing all three per token was a third of decoding."""
+    tokens = [token for sentence in sentences for token in sentence.tokens]
+    distinct: dict[str, int] = {}
+    words = np.fromiter((distinct.setdefault(token, len(distinct)) for token in tokens), np.int64, len(tokens))
+    lowered: dict[str, int] = {}
+    word_lower = np.array([lowered.setdefault(word.lower(), len(lowered)) if _has_letter(word) else -1
+                           for word in distinct] or [-1], np.int64)[words]
+    documents: dict[int, int] = {}  # a document's id(), or a lone sentence's position, to a number
+    numbers = [documents.setdefault(id(s.in_document) if s.in_document is not None else -1 - position,
+                                    len(documents)) for position, s in enumerate(sentences)]
+    document = np.repeat(np.array(numbers, np.int64), [len(s) for s in sentences])
+    known = word_lower >= 0
+    _, found = np.unique(document[known] * max(1, len(lowered)) + word_lower[known], return_inverse=True)
+    groups = np.full(len(tokens), -1, np.int64)
+    groups[known] = found.reshape(-1)
+    return groups, int(found.max()) + 1 if len(found) else 0
+
+
+def _has_letter(word: str) -> bool:
+    return word.isalpha() or any(c.isalpha() for c in word)
 
 
 def evidence(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], types: np.ndarray) -> list[np.ndarray]:
@@ -63,8 +74,9 @@ def evidence(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], typ
     probs = np.exp(scores - scores.max(axis=1, keepdims=True))
     predicted = (probs / probs.sum(axis=1, keepdims=True)) @ types  # (tokens, 1 + types)
     known = groups >= 0
-    totals = np.zeros((count, predicted.shape[1]), np.float64)
-    np.add.at(totals, groups[known], predicted[known])
+    # Per group, the sum in token order (float64), as np.add.at sums it at a tenth of the cost.
+    totals = np.stack([np.bincount(groups[known], weights=column, minlength=count)
+                       for column in predicted[known].T], axis=1)
     others = np.zeros(len(groups), np.int64)
     others[known] = np.bincount(groups[known], minlength=count)[groups[known]] - 1
     has = others > 0
