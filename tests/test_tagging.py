@@ -54,6 +54,24 @@ def test_conll_input_keeps_gold_and_writes_conll(trained_model, sample, tmp_path
     assert [row[1] for row in first] == gold[0].tags, "the gold column is kept beside the prediction"
 
 
+def test_conll_output_skips_the_marginals_it_never_shows_and_keeps_its_tags(trained_model, sample, tmp_path,
+                                                                            monkeypatch):
+    from ner_lstm.inference import tagger as tagging
+
+    calls = []
+    marginals = tagging.marginals_numpy
+    monkeypatch.setattr(tagging, "marginals_numpy", lambda *args: calls.append(1) or marginals(*args))
+    conll, jsonl = tmp_path / "tagged.conll", tmp_path / "tagged.jsonl"
+    tag(trained_model, str(sample / "test.txt"), "-o", str(conll), "--output-format", "conll")
+    assert not calls, "CoNLL shows no scores"
+    tag(trained_model, str(sample / "test.txt"), "-o", str(jsonl))
+    assert calls, "JSONL's entities carry scores"
+    records = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert any(e["score"] > 0 for r in records for e in r["entities"])
+    blocks = conll.read_text().strip().split("\n\n")
+    assert [[line.split("\t")[-1] for line in b.splitlines()] for b in blocks] == [r["tags"] for r in records]
+
+
 @pytest.mark.parametrize("scheme, gold", [
     ("BIOES", ["S-PER", "O", "B-LOC", "E-LOC", "O"]),
     ("IOB1", ["I-PER", "O", "I-LOC", "I-LOC", "O"]),

@@ -188,6 +188,8 @@ def record_brat(record, tagged: Sequence[Tagged]) -> dict:
 RECORD_WRITERS = {"jsonl": record_jsonl, "conll": record_conll, "inline": record_inline, "html": record_html,
                   "parquet": record_fields, "doccano": record_doccano, "labelstudio": record_labelstudio,
                   "brat": record_brat}
+# Outputs that show neither entities nor scores: tagging for them skips the CRF marginals (a third of decoding).
+UNSCORED = {"conll"}
 # What goes between two records' text, and what opens and closes a whole output, where not nothing.
 SEPARATORS = {"labelstudio": ",\n"}
 

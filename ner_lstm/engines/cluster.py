@@ -31,7 +31,7 @@ from ray.data.datasource import ReadTask  # noqa: E402
 
 from ..cpus import available_cpus  # noqa: E402
 from ..data.sources import Fields  # noqa: E402
-from ..data.writers import writer_for  # noqa: E402
+from ..data.writers import UNSCORED, writer_for  # noqa: E402
 from ..errors import InputWarning, Interrupted, NerError, UsageError  # noqa: E402
 from ..files import publish  # noqa: E402
 from ..inference.bundle import MANIFEST_FILE, check_dir, plain_file_name, read_json  # noqa: E402
@@ -179,6 +179,7 @@ class ShardTagger:
         self.tagger.batch_size = options.batch_size
         self.options = options
         self.write = writer_for(options.output_format, options.field_prefix)
+        self.scores = options.output_format not in UNSCORED
         self.fs, self.root = filesystem(output)
 
     def __call__(self, batch: dict) -> dict:
@@ -204,7 +205,8 @@ class ShardTagger:
         records = sentences = tokens = 0
         first = last = None
         for window in windows(shard.records(options.fields, options.encoding)):
-            rendered, n_records, n_sentences, n_tokens = render_window(self.tagger, window, self.write)
+            rendered, n_records, n_sentences, n_tokens = render_window(self.tagger, window, self.write,
+                                                                       scores=self.scores)
             if isinstance(rendered, list):  # Parquet rows
                 parts.extend(rendered)
             else:

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..cpus import available_cpus
 from ..data.sources import Fields, Record, dataset_records, expand_inputs, read_records
-from ..data.writers import SEPARATORS, output_ends, writer_for
+from ..data.writers import SEPARATORS, UNSCORED, output_ends, writer_for
 from ..errors import Interrupted, NerError, UsageError
 from ..inference.patterns import Patterns
 from ..inference import BATCH_SIZE
@@ -112,12 +112,13 @@ def windows(records: Iterable[Record], window_tokens: int | None = None) -> Iter
         yield window
 
 
-def render_window(tagger: Tagger, window: list[Record], write: Writer,
-                  separator: str = "") -> tuple[Rendered, int, int, int]:
+def render_window(tagger: Tagger, window: list[Record], write: Writer, separator: str = "",
+                  scores: bool = True) -> tuple[Rendered, int, int, int]:
     """Tag one window (length-sorted inside) and render its records in input order, `separator` between
-    them; also return how many records, sentences and tokens it held."""
+    them; also return how many records, sentences and tokens it held. Without `scores`, entities and
+    confidences are left out (an output that shows none)."""
     sentences = _sentences(window)
-    return _render(window, sentences, tagger.tag(sentences), write, separator)
+    return _render(window, sentences, tagger.tag(sentences, scores), write, separator)
 
 
 def _sentences(window: list[Record]) -> list[Sentence]:
@@ -153,10 +154,11 @@ def _exit_with(parent: int) -> None:
     os._exit(1)
 
 
-def _render_in_worker(window: list[Record], write: Writer, separator: str) -> tuple[Rendered, int, int, int]:
+def _render_in_worker(window: list[Record], write: Writer, separator: str,
+                      scores: bool) -> tuple[Rendered, int, int, int]:
     if "error" in _WORKER:
         raise _WORKER["error"]
-    return render_window(_WORKER["tagger"], window, write, separator)
+    return render_window(_WORKER["tagger"], window, write, separator, scores)
 
 
 @contextlib.contextmanager
@@ -183,7 +185,8 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 
 
 def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Writer,
-                     workers: int = 1, separator: str = "") -> Iterator[tuple[Rendered, int, int, int]]:
+                     workers: int = 1, separator: str = "",
+                     scores: bool = True) -> Iterator[tuple[Rendered, int, int, int]]:
     """Rendered windows in input order, tagged in this process (`_pipelined`) or, with several workers, in
     worker processes.
 
@@ -192,12 +195,12 @@ def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], writ
     the workers' start-up.
     """
     if workers <= 1 or tagger.source is None:
-        yield from _pipelined(*in_process(tagger), windows(records, WINDOW_TOKENS // 2), write, separator)
+        yield from _pipelined(*in_process(tagger), windows(records, WINDOW_TOKENS // 2), write, separator, scores)
         return
     chunks = windows(records)
     head = list(itertools.islice(chunks, 2))
     if len(head) < 2:
-        yield from _pipelined(*in_process(tagger), head, write, separator)
+        yield from _pipelined(*in_process(tagger), head, write, separator, scores)
         return
     spec = ModelSpec.for_worker(tagger, threads=max(1, available_cpus() // workers))
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
@@ -206,11 +209,11 @@ def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], writ
         pending: deque = deque()
         with _sigint_ignored():  # the first submissions start every worker
             for chunk in head:
-                pending.append(pool.submit(_render_in_worker, chunk, write, separator))
+                pending.append(pool.submit(_render_in_worker, chunk, write, separator, scores))
             for _ in range(workers - len(head)):
                 pool.submit(int)
         for chunk in chunks:
-            pending.append(pool.submit(_render_in_worker, chunk, write, separator))
+            pending.append(pool.submit(_render_in_worker, chunk, write, separator, scores))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
         while pending:
@@ -236,7 +239,7 @@ def in_process(tagger: Tagger | ModelSpec) -> tuple[Tagger, int]:
 
 
 def _pipelined(tagger: Tagger, threads: int, chunks: Iterable[list[Record]], write: Writer,
-               separator: str) -> Iterator[tuple[Rendered, int, int, int]]:
+               separator: str, scores: bool = True) -> Iterator[tuple[Rendered, int, int, int]]:
     """Tag windows with the network on `threads` threads and every Python step (reading, tokenising,
     encoding, decoding, rendering) in this one; yield them in input order.
 
@@ -255,16 +258,16 @@ def _pipelined(tagger: Tagger, threads: int, chunks: Iterable[list[Record]], wri
                 sentences = _sentences(window)
                 pending.append((window, sentences, tagger.queued_emissions(sentences, network)))
                 if len(pending) > 1:
-                    yield _decoded(tagger, *pending.popleft(), write, separator)
+                    yield _decoded(tagger, *pending.popleft(), write, separator, scores)
             while pending:
-                yield _decoded(tagger, *pending.popleft(), write, separator)
+                yield _decoded(tagger, *pending.popleft(), write, separator, scores)
         finally:
             network.shutdown(wait=True, cancel_futures=True)
 
 
 def _decoded(tagger: Tagger, window: list[Record], sentences: list[Sentence], rows: Callable[[], list],
-             write: Writer, separator: str) -> tuple[Rendered, int, int, int]:
-    return _render(window, sentences, tagger.decode(sentences, rows()), write, separator)
+             write: Writer, separator: str, scores: bool) -> tuple[Rendered, int, int, int]:
+    return _render(window, sentences, tagger.decode(sentences, rows(), scores), write, separator)
 
 
 # How often the interpreter passes between threads that want it (CPython's default is 5 ms).
@@ -313,7 +316,8 @@ def tag_stream(tagger: Tagger | ModelSpec, records: Iterable[Record], write: Cal
     started = records_written
     writer = writer_for(output_format, field_prefix, Path(tagger.source[0]).name if tagger.source else "")
     separator = SEPARATORS.get(output_format, "")
-    for text, records_done, sentences, tokens in rendered_windows(tagger, records, writer, workers, separator):
+    for text, records_done, sentences, tokens in rendered_windows(tagger, records, writer, workers, separator,
+                                                                   output_format not in UNSCORED):
         if separator and records_done and started:
             text = separator + text  # between this window's first record and the last one written
         started = started or records_done > 0
