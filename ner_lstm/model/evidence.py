@@ -42,7 +42,8 @@ def mention_groups(sentences: Sequence[Sentence]) -> tuple[np.ndarray, int]:
     or -1 for a token without a letter (numbers and punctuation say nothing about a name).
 
     Python touches each token once (a dict lookup); lowercasing and the letter test run once per distinct
-    word, and the groups are found in NumPy: a loop doing all three per token was a third of decoding."""
+    word, and the groups are found in NumPy: a loop doing all three per token was a fifth of decoding
+    (0.72 of 3.78 us a token)."""
     tokens = [token for sentence in sentences for token in sentence.tokens]
     distinct: dict[str, int] = {}
     words = np.fromiter((distinct.setdefault(token, len(distinct)) for token in tokens), np.int64, len(tokens))
@@ -74,7 +75,7 @@ def evidence(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], typ
     probs = np.exp(scores - scores.max(axis=1, keepdims=True))
     predicted = (probs / probs.sum(axis=1, keepdims=True)) @ types  # (tokens, 1 + types)
     known = groups >= 0
-    # Per group, the sum in token order (float64), as np.add.at sums it at a tenth of the cost.
+    # Per group, the sum in token order (float64), as np.add.at sums it (300k tokens: 3 ms against 79 ms).
     totals = np.stack([np.bincount(groups[known], weights=column, minlength=count)
                        for column in predicted[known].T], axis=1)
     others = np.zeros(len(groups), np.int64)
