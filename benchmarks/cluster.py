@@ -6,7 +6,7 @@ Corpus: every sentence of CoNLL-2003 train + valid + test, ten times, as ten CoN
 copy-9), so every record has a distinct (source, id): about 3M tokens. Each setting reads the ten files
 and writes JSONL:
 - local: `ner-lstm tag DIR -o OUT` (default settings: one process, its network on a one-thread session run by
-  a thread a CPU, one more thread doing the Python work), and with
+  a thread a CPU but one, and by the thread doing the Python work while it waits for the network), and with
   `--processes 2` (a worker process a CPU, each with a one-thread network);
 - ray, 1 actor of 2 threads and 2 actors of 1 thread: `ner-lstm tag --engine ray --address auto`
   against a Ray started beforehand with `ray start --head --num-cpus N` (N = the CPUs this process may

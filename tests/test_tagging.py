@@ -420,9 +420,9 @@ def test_raw_text_is_split_where_it_is_tagged_not_where_it_is_read(tmp_path, mon
     assert sent.sentences[1].offsets[4] == (30, 35) and sent.fields == {"n": 1} and sent.split_from_text
 
 
-@pytest.mark.parametrize("cpus, given, network, threads", [(1, None, 1, 1), (2, None, 2, 1), (8, None, 8, 1),
-                                                         (8, 4, 2, 4)])
-def test_one_process_runs_its_network_in_a_thread_per_cpu(trained_model, monkeypatch, cpus, given, network, threads):
+@pytest.mark.parametrize("cpus, given, network, threads", [(1, None, 1, 1), (2, None, 1, 1), (8, None, 7, 1),
+                                                         (8, 4, 1, 4), (16, 4, 3, 4)])
+def test_one_process_runs_its_network_in_a_thread_per_cpu_but_one(trained_model, monkeypatch, cpus, given, network, threads):
     from ner_lstm.engines import local
 
     monkeypatch.setattr(local, "available_cpus", lambda: cpus)
@@ -448,6 +448,8 @@ def test_the_next_windows_network_runs_while_one_is_decoded_and_output_keeps_inp
     def queued(self, sentences, network):
         events.append("queued")
         run = self.emissions
+        if getattr(run, "watched", False):
+            return queue(self, sentences, network)
 
         def watched(*inputs):
             with lock:
@@ -460,11 +462,9 @@ def test_the_next_windows_network_runs_while_one_is_decoded_and_output_keeps_inp
                 with lock:
                     running[0] -= 1
 
-        self.emissions = watched  # what the queued runs call
-        try:
-            return queue(self, sentences, network)
-        finally:
-            self.emissions = run
+        watched.watched = True
+        self.emissions = watched  # what the network threads and the waiting thread call
+        return queue(self, sentences, network)
 
     def decoded(self, *args, **kwargs):
         events.append("decoded")
@@ -484,8 +484,27 @@ def test_the_next_windows_network_runs_while_one_is_decoded_and_output_keeps_inp
     count = events.count("queued")
     assert count > 3 and events == ["queued"] + ["queued", "decoded"] * (count - 1) + ["decoded"], \
         "each window's network runs are queued before the window ahead of it is decoded"
-    assert most[0] == 2, "the network runs in a thread per CPU"
+    assert most[0] == 2, "the network runs in a thread per CPU but one, and in the thread waiting for it"
     assert windowed.read_bytes() == whole.read_bytes()
+
+
+def test_the_thread_waiting_for_the_network_runs_the_batches_no_network_thread_started(trained_model, sample):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    tagger = Tagger.load(trained_model, threads=1)
+    tagger.batch_size = 2
+    sentences = read_conll(sample / "test.txt")[:9]
+    expected = tagger.emission_rows(sentences)
+    ran_in, run = [], tagger.emissions
+    tagger.emissions = lambda inputs: (ran_in.append(threading.current_thread()), run(inputs))[1]
+    busy = threading.Event()
+    with ThreadPoolExecutor(1) as network:
+        network.submit(busy.wait, 30)  # the one network thread is busy the whole time
+        rows = tagger.queued_emissions(sentences, network)()
+        busy.set()
+    assert len(ran_in) == 5 and set(ran_in) == {threading.current_thread()}, "every batch ran in the waiting thread"
+    assert all(np.array_equal(a, b) for a, b in zip(rows, expected)) and len(rows) == len(expected)
 
 
 def test_an_error_in_a_window_is_the_users_error_and_nothing_is_written(trained_model, tmp_path, monkeypatch):

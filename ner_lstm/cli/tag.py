@@ -71,7 +71,7 @@ def tag(
         "interrupted one after its last complete window."))] = False,
     backend: BackendOption = Backend.auto,
     processes: Annotated[Optional[int], typer.Option(min=1, help=("Local engine: processes tagging in parallel. One "
-        "(the default) runs the network in a thread per CPU while one thread reads, decodes and writes: every CPU "
+        "(the default) runs the network in threads beside the one that reads, decodes and writes: every CPU "
         "used at the memory of one model. More start worker processes, each with its own model and a "
         "one-thread network (about 250 MB each), for machines with more CPUs."))] = None,
     actors: Annotated[Optional[int], typer.Option(min=1, help=("Ray engine: tagging actors (default: the cluster's "

@@ -3,7 +3,8 @@
 Memory is bounded by the windows in flight (about WINDOW_TOKENS tokens in all), whatever
 the input size. One process is the default: one thread does the Python work (reading,
 tokenising raw text, encoding, decoding, rendering, writing) while the network runs the
-next window's batches in threads of its own, one a CPU (`_pipelined`). With several
+next window's batches in threads of its own, a CPU but one, and in that thread whenever it
+waits for them (`_pipelined`). With several
 worker processes, windows are tagged in parallel processes, each with its own model and
 a one-thread network (about 250 MB each). Input of one or two windows never starts
 workers. A sentence's result never depends on its window, batch or worker (the Tagger is
@@ -226,18 +227,21 @@ def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], writ
 
 
 def in_process(tagger: Tagger | ModelSpec) -> tuple[Tagger, int]:
-    """The model this process tags with, and how many threads run its network at once.
+    """The model this process tags with, and how many threads run its network beside the tagging thread (which
+    runs the batches not started yet whenever it waits for them: `Tagger.queued_emissions`).
 
-    A model not loaded yet gets a one-thread network session run by one thread per CPU: one-thread runs
-    side by side scaled better than one run on several threads (the network alone on two CPUs, 20,000
-    CoNLL-2003 sentences: 160k tokens/s against 154k). A
-    Tagger loaded elsewhere keeps its session's threads and gets one network thread.
+    A model not loaded yet gets a one-thread network session, run by a thread a CPU but one (at least
+    one) and by the tagging thread: one-thread runs side by side scaled better than one run on several
+    threads (the network alone on two CPUs, 20,000 CoNLL-2003 sentences: 160k tokens/s against 154k),
+    and a network thread for every CPU left three threads wanting two CPUs: `tag` on CoNLL-2003 as
+    raw text, a document a record, took 4.08 s with them and 3.90 s now (medians of 5). A Tagger
+    loaded elsewhere keeps its session's threads and gets one network thread.
     """
     if not isinstance(tagger, ModelSpec):
         return tagger, 1
     if tagger.loaded is None and tagger.threads is None:
         tagger.threads = 1
-    return tagger.get(), max(1, available_cpus() // (tagger.threads or available_cpus()))
+    return tagger.get(), max(1, available_cpus() // (tagger.threads or available_cpus()) - 1)
 
 
 def _pipelined(tagger: Tagger, threads: int, chunks: Iterable[list[Record]], write: Writer,
@@ -246,10 +250,11 @@ def _pipelined(tagger: Tagger, threads: int, chunks: Iterable[list[Record]], wri
     encoding, decoding, rendering) in this one; yield them in input order.
 
     A window's network runs are queued before the window ahead of it is decoded, so the network threads
-    never wait for Python and Python waits only for the network: on two CPUs the network's two threads
-    and this one share them. Lanes that each ran a window's network and then decoded it (the layout
-    before) ran in lockstep, both decoding while the network idled: `tag` on CoNLL-2003's documents took
-    3.89 s with them and 3.66 s now, the same output. On Ctrl-C or an error, runs not started are cancelled; the running ones end in
+    never wait for Python, and Python, when it must wait for the network, runs the window's batches not
+    started yet itself: on two CPUs, one network thread and this one share them. Lanes that each ran a
+    window's network and then decoded it (the layout before) ran in lockstep, both decoding while the
+    network idled: `tag` on CoNLL-2003's documents took 3.89 s with them and 3.66 s with this pipeline,
+    the same output. On Ctrl-C or an error, runs not started are cancelled; the running ones end in
     milliseconds.
     """
     network = ThreadPoolExecutor(threads, thread_name_prefix="ner-lstm-network")

@@ -181,11 +181,23 @@ class Tagger:
     def queued_emissions(self, sentences: Sequence[Sentence], network: Executor) -> Callable[[], list[np.ndarray]]:
         """Queue every batch of `sentences` on `network` (encoded first, all at once: a bounded window's
         worth) and return what waits for their `emission_rows`: the local engine queues a window's network
-        runs, then decodes the one before while they run."""
-        runs = [(batch, network.submit(self.emissions, encode_batch([sentences[i] for i in batch], self.vocab)))
-                for batch in self._batches(sentences)]
-        return lambda: self._rows(sentences, ((batch, np.asarray(run.result(), dtype=np.float32))
-                                              for batch, run in runs))
+        runs, then decodes the one before while they run.
+
+        The thread that waits runs the batches no network thread has started yet itself, from the last
+        back, instead of idling: a network thread fewer than CPUs then keeps every CPU busy, and no
+        thread waits for a CPU (`engines.local.in_process`).
+        """
+        runs = []
+        for batch in self._batches(sentences):
+            inputs = encode_batch([sentences[i] for i in batch], self.vocab)
+            runs.append((batch, inputs, network.submit(self.emissions, inputs)))
+
+        def rows() -> list[np.ndarray]:
+            stolen = {k: self.emissions(inputs) for k, (_, inputs, run) in reversed(list(enumerate(runs)))
+                      if run.cancel()}
+            return self._rows(sentences, ((batch, np.asarray(stolen[k] if k in stolen else run.result(), np.float32))
+                                          for k, (batch, _, run) in enumerate(runs)))
+        return rows
 
     def _rows(self, sentences: Sequence[Sentence], done: Iterable[tuple[list[int], np.ndarray]]) -> list[np.ndarray]:
         """Each sentence's row of its batch's emissions (its own length), in input order."""
