@@ -144,6 +144,21 @@ def test_the_fast_path_cuts_as_syntok_does_on_any_text(text):
     pieces_agree(text)
 
 
+def test_the_pieces_kept_for_runs_with_punctuation_stay_few_and_change_nothing(monkeypatch):
+    from ner_lstm.data import text as module
+
+    expected = [tokens(text) for text in TRICKY]
+    monkeypatch.setattr(module, "_CHUNK_PIECES", {})
+    monkeypatch.setattr(module, "CHUNK_CACHE_SIZE", 3)
+    sizes = []
+    chunk_pieces = module._chunk_pieces
+    monkeypatch.setattr(module, "_chunk_pieces", lambda run: (sizes.append(len(module._CHUNK_PIECES)),
+                                                              chunk_pieces(run))[1])
+    assert [tokens(text) for text in TRICKY] == expected
+    assert max(sizes) == 2 and sizes.count(0) > 1, "at most 3 kept: cleared when full, then filled again"
+    assert [tokens(text) for text in TRICKY] == expected, "and read again from what is kept"
+
+
 def test_space_is_what_syntok_calls_space_on_every_code_point():
     import sys
 
