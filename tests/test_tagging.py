@@ -507,6 +507,24 @@ def test_the_thread_waiting_for_the_network_runs_the_batches_no_network_thread_s
     assert all(np.array_equal(a, b) for a, b in zip(rows, expected)) and len(rows) == len(expected)
 
 
+def test_json_lines_are_compact_and_what_orjson_refuses_json_writes_or_refuses(trained_model, tmp_path):
+    import datetime
+
+    from ner_lstm.data.writers import json_text
+
+    assert json_text({"a": [1, (2, 3)], "t": "Zürich", "s": 0.25}) == '{"a":[1,[2,3]],"t":"Zürich","s":0.25}'
+    odd = {"n": 2**70, "s": "x\ud800y"}  # past 64 bits; a lone surrogate
+    assert json_text(odd) == json.dumps(odd, ensure_ascii=False, separators=(",", ":"))
+    with pytest.raises(TypeError):
+        json_text({"when": datetime.date(2026, 12, 6)})
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"text": "Major Tom flew to Paris.", "big": 2**70}) + "\n")
+    result = run("tag", "--model", str(trained_model), str(source), "-o", str(tmp_path / "out.jsonl"))
+    assert result.exit_code == 0, result.output
+    written = json.loads((tmp_path / "out.jsonl").read_text())
+    assert written["big"] == 2**70 and written["offsets"][:2] == [[0, 5], [6, 9]]
+
+
 def test_an_error_in_a_window_is_the_users_error_and_nothing_is_written(trained_model, tmp_path, monkeypatch):
     from ner_lstm.engines import local
 

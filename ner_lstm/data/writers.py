@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
+import orjson
+
 from ..errors import InputError
 from .corpus import Sentence, join_tokens
 from .formats.align import Span
@@ -52,7 +54,22 @@ def _record_entities(record, tagged: Sequence[Tagged]) -> list:
 
 def record_jsonl(record, tagged: Sequence[Tagged], field_prefix: str = "") -> str:
     """One JSON line: `record_fields`."""
-    return json.dumps(record_fields(record, tagged, field_prefix), ensure_ascii=False) + "\n"
+    return json_text(record_fields(record, tagged, field_prefix)) + "\n"
+
+
+# What `json` refuses too; orjson writes dates and dataclasses, `json` does not.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def json_text(value: dict) -> str:
+    """`value` as compact JSON, non-ASCII as is. orjson writes it in a tenth of `json`'s time (CoNLL-2003's
+    documents as JSON lines: 0.16 -> 0.02 s, a twentieth of tagging them); what orjson refuses (an integer
+    past 64 bits, a lone surrogate, a value JSON has no type for) goes to `json`, which writes it or
+    raises as it always did."""
+    try:
+        return orjson.dumps(value, option=_ORJSON_OPTIONS).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 IDENTITY = ("source", "id")  # a record's own values of these name it: kept, ours left out
@@ -74,7 +91,7 @@ def record_fields(record, tagged: Sequence[Tagged], field_prefix: str = "") -> d
     ours["tokens"] = [tok for t in tagged for tok in t.sentence.tokens]
     ours["tags"] = [tag for t in tagged for tag in t.tags]
     if record.text is not None:
-        ours["offsets"] = [list(o) for o in _record_surface(record, tagged)[1]]
+        ours["offsets"] = _record_surface(record, tagged)[1]  # pairs: JSON arrays, lists in Parquet
     gold = [t.sentence.tags for t in tagged]
     if gold and all(g is not None for g in gold):
         ours["gold"] = [tag for g in gold for tag in g]
@@ -163,7 +180,7 @@ def record_doccano(record, tagged: Sequence[Tagged]) -> str:
     as pre-annotations; the record's other fields pass through, its own labels do not."""
     text, _ = _record_surface(record, tagged)
     labels = [[e.start, e.end, e.label] for e in _record_entities(record, tagged)]
-    return json.dumps({**_span_fields(record), "text": text, "label": labels}, ensure_ascii=False) + "\n"
+    return json_text({**_span_fields(record), "text": text, "label": labels}) + "\n"
 
 
 def record_labelstudio(record, tagged: Sequence[Tagged], model_version: str = "") -> str:
@@ -173,8 +190,8 @@ def record_labelstudio(record, tagged: Sequence[Tagged], model_version: str = ""
     text, _ = _record_surface(record, tagged)
     found = _record_entities(record, tagged)
     spans = [Span(e.start, e.end, e.label) for e in found]
-    return json.dumps(task_json(text, spans, _span_fields(record), "predictions", [e.score for e in found],
-                                model_version), ensure_ascii=False)
+    return json_text(task_json(text, spans, _span_fields(record), "predictions", [e.score for e in found],
+                               model_version))
 
 
 def record_brat(record, tagged: Sequence[Tagged]) -> dict:
