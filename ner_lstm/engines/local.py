@@ -39,6 +39,8 @@ from ..inference.tagger import Tagged, Tagger
 from .outputs import BratOutput, ParquetOutput, ResumableOutput, input_identity, plan_outputs, write_output
 
 WINDOW_TOKENS = 50_000
+# The pipeline's first window: tokenising it is all the network waits for (then 3k, 6k, ... up to 25k).
+FIRST_WINDOW_TOKENS = 1_500
 Writer = Callable[[Record, list], str | dict]  # text, or a row for Parquet
 Rendered = str | list[dict]  # a window's output: its text, or its rows
 _WORKER: dict[str, Any] = {}
@@ -98,17 +100,21 @@ class Counts:
         """Nothing to close here; a progress bar closes."""
 
 
-def windows(records: Iterable[Record], window_tokens: int | None = None) -> Iterator[list[Record]]:
-    """Consecutive groups of records holding about `window_tokens` tokens: the unit of bounded memory."""
+def windows(records: Iterable[Record], window_tokens: int | None = None,
+            first_tokens: int | None = None) -> Iterator[list[Record]]:
+    """Consecutive groups of records holding about `window_tokens` tokens: the unit of bounded memory. With
+    `first_tokens`, the first holds about that many and each next one twice as many as the one before, up to
+    `window_tokens`: a pipeline's network starts on the first window sooner."""
     window_tokens = window_tokens or WINDOW_TOKENS
+    limit = min(first_tokens or window_tokens, window_tokens)
     window: list[Record] = []
     size = 0
     for record in records:
         window.append(record)
         size += record.size()
-        if size >= window_tokens:
+        if size >= limit:
             yield window
-            window, size = [], 0
+            window, size, limit = [], 0, min(2 * limit, window_tokens)
     if window:
         yield window
 
@@ -192,12 +198,13 @@ def rendered_windows(tagger: Tagger | ModelSpec, records: Iterable[Record], writ
     """Rendered windows in input order, tagged in this process (`_pipelined`) or, with several workers, in
     worker processes.
 
-    In this process two windows of WINDOW_TOKENS / 2 are in flight, and at most two windows per worker
-    otherwise, so memory stays bounded. Input of at most two windows stays in this process, which spares
-    the workers' start-up.
+    In this process two windows of WINDOW_TOKENS / 2 are in flight (the first few smaller, so that the
+    network starts sooner), and at most two windows per worker otherwise, so memory stays bounded. Input
+    of at most two windows stays in this process, which spares the workers' start-up.
     """
     if workers <= 1 or tagger.source is None:
-        yield from _pipelined(*in_process(tagger), windows(records, WINDOW_TOKENS // 2), write, separator, scores)
+        chunks = windows(records, WINDOW_TOKENS // 2, FIRST_WINDOW_TOKENS)
+        yield from _pipelined(*in_process(tagger), chunks, write, separator, scores)
         return
     chunks = windows(records)
     head = list(itertools.islice(chunks, 2))
