@@ -177,13 +177,17 @@ def spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
     """(label, first token, one past last token) for each entity; a stray I- opens one, as conlleval does."""
     found: list[tuple[str, int, int]] = []
     label, begin = None, 0
-    for i, tag in enumerate(list(tags) + ["O"]):
-        continues = tag.startswith("I-") and label == tag[2:]
-        if label is not None and not continues:
-            found.append((label, begin, i))
-            label = None
-        if tag != "O" and not continues:
+    for i, tag in enumerate(tags):
+        if tag == "O":  # most tags: nothing to do but close an open entity
+            if label is not None:
+                found.append((label, begin, i))
+                label = None
+        elif label is None or tag[:2] != "I-" or tag[2:] != label:
+            if label is not None:
+                found.append((label, begin, i))
             label, begin = tag[2:], i
+    if label is not None:
+        found.append((label, begin, len(tags)))
     return found
 
 

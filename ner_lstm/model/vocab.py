@@ -130,12 +130,14 @@ class Vocab:
         one join away from an array; new tokens are looked up together.
         """
         cache = self._token_cache
-        new = list(dict.fromkeys(token for token in tokens if token not in cache))
+        new = [token for token in dict.fromkeys(tokens) if token not in cache]
         fresh = dict(zip(new, (row.tobytes() for row in self._rows(new)))) if new else {}
         if len(cache) < TOKEN_CACHE_SIZE:  # bounded, for streams of unique tokens
             cache.update(fresh)
-        get = cache.get
-        joined = b"".join([get(token) or fresh[token] for token in tokens])
+            joined = b"".join(map(cache.__getitem__, tokens))
+        else:
+            get = cache.get
+            joined = b"".join([get(token) or fresh[token] for token in tokens])
         return np.frombuffer(joined, dtype=np.int32).reshape(-1, ROW_WIDTH)
 
     def _rows(self, words: Sequence[str]) -> np.ndarray:
