@@ -401,6 +401,23 @@ def test_decode_gives_what_tag_gives_in_batches_of_the_batch_size(trained_model,
     assert [d.confidence for d in decoded] == [t.confidence for t in tagged]
 
 
+def test_the_first_windows_are_small_and_double_up_to_the_window_size(tmp_path, monkeypatch):
+    from ner_lstm.data.sources import read_records
+    from ner_lstm.engines import local
+
+    source = write(tmp_path / "in.conll", "".join(f"w{i}\tO\n\n" for i in range(100)))  # a token a record
+    records = list(read_records(str(source), "conll"))
+    sizes = [len(w) for w in local.windows(records, window_tokens=16, first_tokens=2)]
+    assert sizes == [2, 4, 8, 16, 16, 16, 16, 16, 6]
+    assert [len(w) for w in local.windows(records, window_tokens=16)] == [16] * 6 + [4]
+    monkeypatch.setattr(local, "WINDOW_TOKENS", 32)
+    monkeypatch.setattr(local, "FIRST_WINDOW_TOKENS", 2)
+    seen = []
+    monkeypatch.setattr(local, "_pipelined", lambda tagger, threads, chunks, *rest: seen.extend(map(len, chunks)) or [])
+    list(local.rendered_windows(Tagger.__new__(Tagger), records, str))
+    assert seen == sizes, "tag's pipeline starts small"
+
+
 def test_raw_text_is_split_where_it_is_tagged_not_where_it_is_read(tmp_path, monkeypatch):
     import pickle
 
