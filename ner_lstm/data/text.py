@@ -185,8 +185,8 @@ def _pieces(text: str, start: int, end: int) -> tuple[list[Span], list[int]]:
     return spans, joins
 
 
-CHUNK_CACHE_SIZE = 50_000  # distinct runs with punctuation kept: a few MB
-_CHUNK_PIECES: dict[str, tuple[tuple[Span, ...], tuple[int, ...]]] = {}
+CHUNK_CACHE_SIZE = 20_000  # distinct runs with punctuation kept: at most about 7 MB
+_CHUNK_PIECES: dict[str, tuple[list[Span], tuple[int, ...]]] = {}  # run -> its pieces and their joins
 
 
 def _chunk_pieces(run: str) -> list[Span]:

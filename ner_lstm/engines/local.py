@@ -4,11 +4,10 @@ Memory is bounded by the windows in flight (about WINDOW_TOKENS tokens in all), 
 the input size. One process is the default: one thread does the Python work (reading,
 tokenising raw text, encoding, decoding, rendering, writing) while the network runs the
 next window's batches in threads of its own, a CPU but one, and in that thread whenever it
-waits for them (`_pipelined`). With several
-worker processes, windows are tagged in parallel processes, each with its own model and
-a one-thread network (about 250 MB each). Input of one or two windows never starts
-workers. A sentence's result never depends on its window, batch or worker (the Tagger is
-batch-invariant), so any setting gives the same output.
+waits for them (`_pipelined`). With several worker processes, windows are tagged in
+parallel processes, each with its own model and a one-thread network (about 250 MB each).
+Input of one or two windows never starts workers. A sentence's result never depends on its
+window, batch or worker (the Tagger is batch-invariant), so any setting gives the same output.
 """
 from __future__ import annotations
 
