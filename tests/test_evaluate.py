@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ner_lstm.data.corpus import spans
 from ner_lstm.evaluation.scores import format_report, score
@@ -38,6 +40,14 @@ def test_default_mode_is_lenient_about_stray_i_strict_is_not():
 ])
 def test_spans(tags, expected):
     assert spans(tags) == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]), max_size=12))
+def test_spans_are_seqevals_entities_on_any_iob_tags(tags):
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    assert spans(tags) == [(label, first, last + 1) for label, first, last in get_entities(tags)]
 
 
 def test_joined_tokens_offsets_slice_back():
