@@ -542,6 +542,25 @@ def test_json_lines_are_compact_and_what_orjson_refuses_json_writes_or_refuses(t
     assert written["big"] == 2**70 and written["offsets"][:2] == [[0, 5], [6, 9]]
 
 
+def test_tag_in_one_process_checks_its_model_once_before_reading_input(trained_model, tmp_path, monkeypatch):
+    from collections import Counter
+
+    from ner_lstm.engines import local
+    from ner_lstm.inference import bundle
+
+    hashed, events = Counter(), []
+    sha256 = bundle._sha256
+    monkeypatch.setattr(bundle, "_sha256", lambda path: (hashed.update([path.name]), events.append("hash"),
+                                                         sha256(path))[2])
+    read = local.read_records
+    monkeypatch.setattr(local, "read_records", lambda *a, **k: (events.append("read"), read(*a, **k))[1])
+    source = write(tmp_path / "in.txt", "Major Tom flew to Paris.\n")
+    result = run("tag", "--model", str(trained_model), str(source), "-o", str(tmp_path / "out.jsonl"))
+    assert result.exit_code == 0, result.output
+    assert hashed and set(hashed.values()) == {1}, hashed
+    assert "read" in events and events.index("read") > max(i for i, e in enumerate(events) if e == "hash")
+
+
 def test_an_error_in_a_window_is_the_users_error_and_nothing_is_written(trained_model, tmp_path, monkeypatch):
     from ner_lstm.engines import local
 

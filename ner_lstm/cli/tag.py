@@ -97,16 +97,16 @@ def tag(
     the shards the output's manifest lists, so every record is written exactly once.
     """
     from ..data.sources import Fields
-    from ..engines.local import ModelSpec, tag_dataset_split, tag_files
+    from ..engines.local import ModelSpec, in_process, tag_dataset_split, tag_files
     from ..errors import UsageError
     from ..inference.bundle import check_dir
     from .progress import Progress
 
     if not inputs and dataset is None:
         raise UsageError("give input files (or '-' for stdin) or --dataset ID")
-    check_dir(model)  # fail before reading any input; the model itself loads where it runs
     fields = Fields(tokens=tokens_field, text=text_field)
     if engine is Engine.ray:
+        check_dir(model)  # fail before reading any input; the actors load the model
         if patterns or patterns_mode or min_score is not None:
             raise UsageError("--engine ray applies the model's own patterns and writes every entity with its score; "
                              "store patterns in the model with 'ner-lstm patterns', filter scores downstream")
@@ -125,6 +125,12 @@ def tag(
         read_patterns(file)  # a malformed pattern file fails before any input is read
     tagger = ModelSpec(str(model), backend.value, batch_size, tuple(map(str, patterns or [])),
                        patterns_mode.value if patterns_mode else None, min_score)
+    # Fail before reading any input: one process checks and loads the model it tags with (checking it first
+    # as well hashed its files twice, 20 ms); with worker processes, each loads its own.
+    if workers == 1:
+        in_process(tagger)
+    else:
+        check_dir(model)
     if dataset is not None:
         from ..data.sources import load_hub_dataset, require_split
 
