@@ -161,8 +161,8 @@ def _pieces(text: str, start: int, end: int) -> tuple[list[Span], list[int]]:
     the pieces written against the one before (`_joins`): only those may merge.
 
     syntok tokenises each run of non-space characters alone, so a run's pieces depend on its characters
-    only: those of a run with punctuation are kept (`_CHUNK_PIECES`) for its next occurrences (a third of
-    the runs of CoNLL-2003's text have punctuation, and a sixth of those are new).
+    only: those of a run with punctuation are kept (`_CHUNK_PIECES`) for its next occurrences (in
+    CoNLL-2003's text, 48,329 of 263,894 runs have punctuation, 19,273 of them distinct).
     """
     spans: list[Span] = []
     joins: list[int] = []
@@ -185,7 +185,7 @@ def _pieces(text: str, start: int, end: int) -> tuple[list[Span], list[int]]:
     return spans, joins
 
 
-CHUNK_CACHE_SIZE = 20_000  # distinct runs with punctuation kept: at most about 7 MB
+CHUNK_CACHE_SIZE = 20_000  # distinct runs with punctuation kept: at most about 7 MB (6,080 held 2 MB)
 _CHUNK_PIECES: dict[str, tuple[list[Span], tuple[int, ...]]] = {}  # run -> its pieces and their joins
 
 

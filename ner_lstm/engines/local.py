@@ -240,8 +240,8 @@ def in_process(tagger: Tagger | ModelSpec) -> tuple[Tagger, int]:
     one) and by the tagging thread: one-thread runs side by side scaled better than one run on several
     threads (the network alone on two CPUs, 20,000 CoNLL-2003 sentences: 160k tokens/s against 154k),
     and a network thread for every CPU left three threads wanting two CPUs: `tag` on CoNLL-2003 as
-    raw text, a document a record, took 4.08 s with them and 3.90 s now (medians of 5). A Tagger
-    loaded elsewhere keeps its session's threads and gets one network thread.
+    raw text, a document a record, took 4.08 s with them and 3.90 s with a network thread fewer (medians
+    of 5). A Tagger loaded elsewhere keeps its session's threads and gets one network thread.
     """
     if not isinstance(tagger, ModelSpec):
         return tagger, 1
@@ -299,7 +299,8 @@ def _shared_interpreter() -> Iterator[None]:
     CoNLL reading in another: the network's 333 batches took 3.55 s alone and 7.08 s with the reading
     beside it; 3.67 s with a 0.2 ms switch and no collections. The model and the modules are frozen out
     of collections (`gc.freeze`); young objects are still collected, for cycles a caller's records may
-    make (tagging's own make none: `data.documents`). All three are put back afterwards: library callers keep their settings.
+    make (tagging's own make none: `data.documents`). All three are put back afterwards: library callers
+    keep their settings.
     A caller that froze objects itself keeps them frozen and ours are not frozen: `gc.unfreeze` cannot
     tell its objects from ours.
     """
