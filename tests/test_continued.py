@@ -102,7 +102,7 @@ def test_incompatible_parents_and_options_are_refused_in_one_line(trained_model,
     shutil.copytree(trained_model, old)
     config = json.loads((old / "config.json").read_text())
     (old / "config.json").write_text(json.dumps({**config, "format_version": 2}))
-    assert "model format version 2, this ner-lstm reads version 3" in refused(old)
+    assert "model format version 2, this ner-lstm reads versions 3 and 4" in refused(old)
     other = tmp_path / "other"
     shutil.copytree(trained_model, other)
     update_bundle(other, lambda tmp: write_json(tmp / "vocab.json", {**read_json(tmp / "vocab.json"),

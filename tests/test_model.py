@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -13,6 +14,7 @@ from ner_lstm.errors import ModelError
 from ner_lstm.inference.bundle import FORMAT_VERSION, save_bundle, verify_manifest, write_manifest
 from ner_lstm.model.export import export_onnx
 from ner_lstm.model.glove import GloveTable
+from ner_lstm.inference.runtime import char_groups
 from ner_lstm.inference.tagger import Tagger
 from ner_lstm.model.batching import encode_batch
 from ner_lstm.model.network import ModelConfig, build_model, peer_free
@@ -23,6 +25,7 @@ SENTENCES = [
              ["B-PER", "I-PER", "O", "O", "O", "O", "O", "O"]),
     Sentence(["Ground", "Control", "calls", "."], ["B-ORG", "I-ORG", "O", "O"]),
 ]
+DATA = Path(__file__).parent / "data"
 SMALL = ModelConfig(embeddings="glove", word_dim=4, char_dim=4, char_filters=6, case_dim=3, lstm_units=5)
 
 
@@ -65,10 +68,57 @@ def test_onnx_export_matches_keras(small_model, tmp_path):
     model, vocab = small_model
     path = bundle(tmp_path / "m", model, vocab)  # the export is part of every saved model
     onnx, keras_tagger = Tagger.load(path, backend="onnx"), Tagger.load(path, backend="keras")
-    inputs = encode_batch(SENTENCES, vocab)
+    inputs = encode_batch(SENTENCES, vocab, token_chars=True)
     np.testing.assert_allclose(onnx.emissions(inputs), keras_tagger.emissions(inputs), rtol=1e-4, atol=1e-4)
     assert onnx.predict_tags(SENTENCES) == keras_tagger.predict_tags(SENTENCES)
     assert type(Tagger.load(path).emissions).__name__ == "OnnxEmissions", "auto prefers the export"
+
+
+def test_char_groups_hold_each_distinct_word_once_in_its_length_group():
+    lengths = [3, 20, 5, 1, 8, 9, 4]  # around the group bounds (4, 8), and a word cut to 20 characters
+    token_chars = np.zeros((len(lengths), 20), np.int32)
+    for row, length in enumerate(lengths):
+        token_chars[row, :length] = np.arange(1, length + 1) + 10 * row
+    char_rows = np.array([[1, 0, 6, 1], [3, 5, 0, 0]], np.int32)
+    feed = char_groups(token_chars, char_rows)
+    assert [feed[f"chars_{k}"].shape for k in range(3)] == [(3, 4), (2, 8), (2, 20)]
+    laid = np.concatenate([np.pad(feed[f"chars_{k}"], ((0, 0), (0, 20 - feed[f"chars_{k}"].shape[1])))
+                           for k in range(3)])
+    np.testing.assert_array_equal(laid[feed["char_rows"]], token_chars[char_rows])
+    short = char_groups(token_chars[[0, 3]], np.array([[0, 1, 1]], np.int32))
+    assert [short[f"chars_{k}"].shape for k in range(3)] == [(2, 3), (0, 1), (0, 1)]
+
+
+@pytest.mark.parametrize("sentences", [
+    [["a", "Tom", "a", "is"], ["Tom"]],  # only short words: two groups empty
+    [["Supercalifragilisticexpialidocious", "commander", "Tom", "Tom"], ["commander", "."], ["unseenword"]],
+    [["Supercalifragilisticexpialidocious", "commander", "Tom", "a", "Tom"]],  # one sentence, run as two
+])
+def test_onnx_export_matches_keras_whatever_the_words_lengths(small_model, tmp_path, sentences):
+    model, vocab = small_model
+    path = bundle(tmp_path / "m", model, vocab)
+    onnx, keras_tagger = Tagger.load(path, backend="onnx"), Tagger.load(path, backend="keras")
+    batch = [Sentence(tokens, ["O"] * len(tokens)) for tokens in sentences]
+    inputs = encode_batch(batch, vocab, token_chars=True)
+    assert len(inputs["token_chars"]) == len({t for s in sentences for t in s})
+    np.testing.assert_allclose(onnx.emissions(inputs), keras_tagger.emissions(inputs), rtol=1e-4, atol=1e-4)
+    assert onnx.predict_tags(batch) == keras_tagger.predict_tags(batch)
+
+
+def test_a_format_3_model_is_still_tagged(small_model, tmp_path):
+    """tests/data/format3-model: this small model saved by ner-lstm 0b342f6 (its ONNX graph reads `char`,
+    every word's characters), model.keras left out."""
+    model, vocab = small_model
+    old = Tagger.load(DATA / "format3-model")
+    assert not old.emissions.token_chars and "char" in old.emissions.names
+    new = Tagger.load(bundle(tmp_path / "m", model, vocab))
+    assert new.emissions.token_chars and "char" not in new.emissions.names
+    inputs = encode_batch(SENTENCES, vocab, token_chars=True)
+    np.testing.assert_allclose(old.emissions(inputs), new.emissions(inputs), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(old.emissions(inputs), np.asarray(peer_free(model)(encode_batch(SENTENCES, vocab),
+                                                                                  training=False)), rtol=1e-4, atol=1e-4)
+    assert old.predict_tags(SENTENCES) == new.predict_tags(SENTENCES)
+    assert json.loads((tmp_path / "m" / "manifest.json").read_text())["format_version"] == FORMAT_VERSION == 4
 
 
 def test_model_file_with_lambda_layer_is_refused(small_model, tmp_path):
@@ -214,6 +264,7 @@ def test_neighbour_word_loss_predicts_each_words_neighbours_and_leaves_tagging_a
     save_bundle(path, model, {"format_version": FORMAT_VERSION, "model": config.to_json(), "labels": vocab.labels},
                 vocab, {"epoch": 1})
     onnx, keras_tagger = Tagger.load(path, backend="onnx"), Tagger.load(path, backend="keras")
+    inputs = encode_batch(SENTENCES, vocab, token_chars=True)
     np.testing.assert_allclose(onnx.emissions(inputs), keras_tagger.emissions(inputs), rtol=1e-4, atol=1e-4)
 
     # Tagging costs what it cost without the loss: the exported graph is the same, node for node.

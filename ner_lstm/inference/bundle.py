@@ -32,7 +32,10 @@ from typing import Any
 from ..errors import ModelError
 from ..files import write_dir_atomic, write_json
 
-FORMAT_VERSION = 3  # 3: GloVe words in glove_words.npy, not vocab.json; ONNX graph with a fused LSTM
+# 3: GloVe words in glove_words.npy, not vocab.json; ONNX graph with a fused LSTM. 4: the ONNX graph
+# convolves a batch's distinct words (inputs chars_0..2 and char_rows, not char).
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (3, 4)  # a version 3 graph is still fed `char` (inference.runtime.OnnxEmissions)
 MODEL_FILE = "model.keras"
 CRF_FILE = "crf.json"
 MANIFEST_FILE = "manifest.json"
@@ -264,10 +267,11 @@ def read_config(path: Path) -> dict:
     config = read_json(path / "config.json")
     if not isinstance(config, dict) or "format_version" not in config:
         raise ModelError(f"{path / 'config.json'}: not a ner-lstm model config")
-    if config["format_version"] != FORMAT_VERSION:
+    if config["format_version"] not in READABLE_VERSIONS:
         raise FormatVersionError(
             f"{path / 'config.json'}: model format version {config['format_version']!r}, "
-            f"this ner-lstm reads version {FORMAT_VERSION}; retrain the model with this version"
+            f"this ner-lstm reads versions {' and '.join(map(str, READABLE_VERSIONS))}; retrain the model "
+            "with this version"
         )
     return config
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cpus import available_cpus
+from ..model.export import CHAR_GROUPS
 
 
 def input_spec(model) -> dict:
@@ -35,15 +36,37 @@ class OnnxEmissions:
         options.enable_mem_pattern = False
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.names = [i.name for i in self.session.get_inputs()]
+        # Exports before format 4 convolve every word's characters (`char`), later ones the distinct words'.
+        self.token_chars = "char_rows" in self.names
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        feed = {name: inputs[name] for name in self.names}
-        if len(feed[self.names[0]]) == 1:
+        given = char_groups(inputs["token_chars"], inputs["char_rows"]) if self.token_chars else {}
+        feed = {name: given[name] if name in given else inputs[name] for name in self.names}
+        if len(feed["word"]) == 1:
             # onnxruntime multiplies a single row by another kernel than a batch, which rounds
             # differently (2e-6 here); run a lone sentence as a batch of two so that its scores
             # equal those it gets inside any batch.
-            return self.session.run(None, {k: np.concatenate([v, v]) for k, v in feed.items()})[0][:1]
+            # The character groups hold distinct words, not sentences, and `char_rows` points into them as they are.
+            groups = set(given) - {"char_rows"}
+            return self.session.run(None, {k: v if k in groups else np.concatenate([v, v])
+                                           for k, v in feed.items()})[0][:1]
         return self.session.run(None, feed)[0]
+
+
+def char_groups(token_chars: np.ndarray, char_rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The exported network's character inputs: the distinct words' character ids (`token_chars`, 0-padded
+    rows) in groups by length (`CHAR_GROUPS`), each cut to its longest word, and `char_rows` renumbered
+    to the words' rows in the groups laid end to end."""
+    lengths = np.count_nonzero(token_chars, axis=1)
+    feed, order = {}, []
+    for group, (low, high) in enumerate(zip((0, *CHAR_GROUPS), (*CHAR_GROUPS, token_chars.shape[1]))):
+        chosen = np.flatnonzero((lengths > low) & (lengths <= high))
+        feed[f"chars_{group}"] = np.ascontiguousarray(token_chars[chosen, : max(1, lengths[chosen].max(initial=0))])
+        order.append(chosen)
+    position = np.empty(len(lengths), np.int32)
+    position[np.concatenate(order)] = np.arange(len(lengths), dtype=np.int32)
+    feed["char_rows"] = position[char_rows]
+    return feed
 
 
 class KerasEmissions:
@@ -56,6 +79,7 @@ class KerasEmissions:
         from ..model.network import peer_free
 
         self.model = model = peer_free(model)
+        self.names = list(model.input)
 
         @tf.function(input_signature=[input_spec(model)])
         def run(inputs):
@@ -64,7 +88,7 @@ class KerasEmissions:
         self._run = run
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        return np.asarray(self._run(inputs), dtype=np.float32)
+        return np.asarray(self._run({name: inputs[name] for name in self.names}), dtype=np.float32)
 
 
 def import_tensorflow_quietly() -> None:

@@ -189,7 +189,7 @@ class Tagger:
         """
         runs = []
         for batch in self._batches(sentences):
-            inputs = encode_batch([sentences[i] for i in batch], self.vocab)
+            inputs = self._encode([sentences[i] for i in batch])
             runs.append((batch, inputs, network.submit(self.emissions, inputs)))
 
         def rows() -> list[np.ndarray]:
@@ -253,12 +253,17 @@ class Tagger:
             pending = None
             for batch in self._batches(sentences):
                 chosen = [sentences[i] for i in batch]
-                running = (batch, chosen, network.submit(self.emissions, encode_batch(chosen, self.vocab)))
+                running = (batch, chosen, network.submit(self.emissions, self._encode(chosen)))
                 if pending is not None:
                     yield pending[0], pending[1], np.asarray(pending[2].result(), dtype=np.float32)
                 pending = running
             if pending is not None:
                 yield pending[0], pending[1], np.asarray(pending[2].result(), dtype=np.float32)
+
+    def _encode(self, sentences: Sequence[Sentence]) -> dict[str, np.ndarray]:
+        """The network's inputs, for every runtime: a format-4 ONNX graph reads each distinct word's characters
+        once (`token_chars`), a format-3 graph and Keras every word's (`char`)."""
+        return encode_batch(sentences, self.vocab, token_chars=True)
 
     def _finish(self, results: list, batch: list[int], chosen: list[Sentence], emissions: np.ndarray,
                 scores: bool) -> None:

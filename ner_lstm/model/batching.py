@@ -10,15 +10,32 @@ from ..data.documents import sentence_context
 from .vocab import CASES, UNK, Vocab
 
 
-def encode_batch(sentences: Sequence[Sentence], vocab: Vocab, with_labels: bool = False) -> dict[str, np.ndarray]:
-    """Pad a batch to its longest sentence; labels (if asked) use -1 on padding."""
+def encode_batch(sentences: Sequence[Sentence], vocab: Vocab, with_labels: bool = False,
+                 token_chars: bool = False) -> dict[str, np.ndarray]:
+    """Pad a batch to its longest sentence; labels (if asked) use -1 on padding.
+
+    `token_chars` adds the characters of the batch's distinct tokens (`token_chars`, one row each) and each
+    word's row among them (`char_rows`, 0 on padding): the exported network reads these instead of `char`,
+    so that a word's characters are convolved once a batch (half the words of a batch repeat one before).
+    """
     lengths = np.array([len(s) for s in sentences])
-    rows = vocab.token_rows([token for sentence in sentences for token in sentence.tokens])
+    tokens = [token for sentence in sentences for token in sentence.tokens]
+    if token_chars:
+        numbers = {token: number for number, token in enumerate(dict.fromkeys(tokens))}
+        which = np.fromiter(map(numbers.__getitem__, tokens), np.int32, len(tokens))
+        distinct = vocab.token_rows(list(numbers))
+        rows = distinct[which]
+    else:
+        rows = vocab.token_rows(tokens)
     width = max(1, int((rows[:, 3:] != 0).sum(axis=1).max()))
     where = np.arange(lengths.max())[None, :] < lengths[:, None]  # real tokens, row-major like `rows`
     grid = np.zeros((len(sentences), lengths.max(), 3 + width), np.int32)
     grid[where] = rows[:, : 3 + width]
     batch = {"word": grid[..., 0].copy(), "case": grid[..., 1].copy(), "char": grid[..., 3:].copy()}
+    if token_chars:
+        batch["token_chars"] = distinct[:, 3:]
+        batch["char_rows"] = np.zeros(where.shape, np.int32)
+        batch["char_rows"][where] = which
     if vocab.document_context:
         batch["case"][where] += len(CASES) * np.concatenate([sentence_context(s) for s in sentences]).astype(np.int32)
     if vocab.glove is not None:

@@ -17,6 +17,9 @@ import numpy as np
 OPSET = 18
 FLOAT = 1  # onnx.TensorProto.FLOAT; numbers keep `onnx` an import of `export_onnx` only
 INT32 = 6
+# The network reads a batch's distinct words in groups by length: up to 4 characters, up to 8, longer
+# (`inference.runtime.char_groups` makes them).
+CHAR_GROUPS = (4, 8)
 
 
 class _Graph:
@@ -60,35 +63,44 @@ def _lstm_weights(layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return reorder(kernel).T, reorder(recurrent).T, np.concatenate([reorder(bias), np.zeros_like(bias)])
 
 
-def _char_features(g: _Graph, model, chars: str) -> str:
-    """CharCNN as lookups: a convolution over embedded characters is a sum, over the window's taps,
-    of per-tap tables (embedding @ kernel tap), gathered at the shifted character ids.
+def _char_features(g: _Graph, model, groups: list[str]) -> str:
+    """CharCNN as lookups, once per distinct word of a batch: a convolution over embedded characters
+    is a sum, over the window's taps, of per-tap tables (embedding @ kernel tap), gathered at the shifted
+    character ids; each word's row of the groups' features is then gathered by `char_rows`.
 
+    The distinct words come in `groups` (by length, `CHAR_GROUPS`), each padded only to its own longest
+    word: one grid padded to a batch's longest word held 20 characters a word for 4.4 real ones.
     Row 0 (padding) is zero in the side taps, as the layer zeroes padding before its 'same'
     convolution; in the centre tap it is -1e4, so a padding position comes out of tanh as -1,
-    never above a real character's value: the max over a word equals the layer's masked max.
-    Padding words come out as -1 instead of 0, past each sentence's length, where the LSTM
-    does not look.
+    never above a real character's value: the max over a word equals the layer's masked max,
+    whatever its group's width.
     """
     layer = model.get_layer("char_cnn")
     table = np.asarray(layer.embed.get_weights()[0], np.float32)
     kernel, bias = (np.asarray(w, np.float32) for w in layer.conv.get_weights())  # (1, window, dim, filters)
     window = kernel.shape[1]
     left = (window - 1) // 2  # TensorFlow's "same": the extra column of an even window goes right
-    padded = g.op("Pad", chars, g.const("char_pads", np.array([0, 0, left, 0, 0, window - 1 - left], np.int64)))
-    width = g.op("Slice", g.op("Shape", chars), g.const("from_2", np.array([2])), g.const("to_3", np.array([3])))
-    total = None
+    taps = []
     for tap in range(window):
         lookup = table @ kernel[0, tap]
         lookup[0] = 0.0
         if tap == left:
             lookup += bias
             lookup[0] = -1e4
-        shifted = g.op("Slice", padded, g.const(f"tap_{tap}", np.array([tap])),
-                       g.op("Add", width, g.const(f"tap_end_{tap}", np.array([tap]))), g.const("axis_2", np.array([2])))
-        gathered = g.op("Gather", g.const(f"char_tap_{tap}", lookup), shifted)
-        total = gathered if total is None else g.op("Add", total, gathered)
-    return g.op("ReduceMax", g.op("Tanh", total), g.const("axis_chars", np.array([2])), keepdims=0)
+        taps.append(g.const(f"char_tap_{tap}", lookup))
+    features = []
+    for chars in groups:  # (words, characters)
+        padded = g.op("Pad", chars, g.const("char_pads", np.array([0, left, 0, window - 1 - left], np.int64)))
+        width = g.op("Slice", g.op("Shape", chars), g.const("from_1", np.array([1])), g.const("to_2", np.array([2])))
+        total = None
+        for tap, lookup in enumerate(taps):
+            shifted = g.op("Slice", padded, g.const(f"tap_{tap}", np.array([tap])),
+                           g.op("Add", width, g.const(f"tap_end_{tap}", np.array([tap]))),
+                           g.const("axis_1", np.array([1])))
+            gathered = g.op("Gather", lookup, shifted)
+            total = gathered if total is None else g.op("Add", total, gathered)
+        features.append(g.op("ReduceMax", g.op("Tanh", total), g.const("axis_chars", np.array([1])), keepdims=0))
+    return g.op("Gather", g.op("Concat", *features, axis=0), "char_rows")
 
 
 def emissions_graph(model):
@@ -96,17 +108,19 @@ def emissions_graph(model):
     from onnx import helper
 
     g = _Graph()
-    word, case, char = "word", "case", "char"
+    word, case = "word", "case"
+    groups = [f"chars_{k}" for k in range(len(CHAR_GROUPS) + 1)]
     words = g.op("Gather", g.const("word_table", np.asarray(model.get_layer("word_embedding").get_weights()[0])), word)
     inputs = [helper.make_tensor_value_info(word, INT32, ["batch", "words"]),
               helper.make_tensor_value_info(case, INT32, ["batch", "words"]),
-              helper.make_tensor_value_info(char, INT32, ["batch", "words", "chars"])]
+              *(helper.make_tensor_value_info(name, INT32, [f"{name}_words", f"{name}_length"]) for name in groups),
+              helper.make_tensor_value_info("char_rows", INT32, ["batch", "words"])]
     if "glove" in model.input:
         dim = model.input["glove"].shape[-1]
         inputs.append(helper.make_tensor_value_info("glove", FLOAT, ["batch", "words", dim]))
         words = g.op("Add", "glove", words)
     cases = g.op("Gather", g.const("case_table", np.asarray(model.get_layer("case_embedding").get_weights()[0])), case)
-    features = g.op("Concat", words, _char_features(g, model, char), cases, axis=-1)
+    features = g.op("Concat", words, _char_features(g, model, groups), cases, axis=-1)
 
     bilstm = model.get_layer("bilstm")
     w, r, b = zip(_lstm_weights(bilstm.forward_layer), _lstm_weights(bilstm.backward_layer))
