@@ -153,7 +153,7 @@ def crf_json(model: Any) -> dict:
 
 
 class FormatVersionError(ModelError):
-    """A model directory written by a ner-lstm with another format version."""
+    """A model directory of a format version this ner-lstm does not read."""
 
 
 def read_json(path: Path) -> Any:
